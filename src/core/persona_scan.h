@@ -1,0 +1,68 @@
+
+/*
+ * Copyright (C) ngx_http_persona_module authors
+ *
+ * Streaming tokenizer of slot markers in HTML:
+ *
+ *     <!--persona:SLOT-->default content<!--/persona:SLOT-->
+ *
+ * Rules:
+ *   - SLOT is 1 to 64 characters among A-Z a-z 0-9 _ -; markers are
+ *     case-sensitive and contain no spaces.  Anything else that starts
+ *     like a marker is ordinary text and passes unchanged.
+ *   - Outside a slot, an open marker emits OPEN; a close marker there is
+ *     stray and is removed (nothing is emitted for it).
+ *   - Inside a slot, bytes are DEFAULT; the close marker of the same slot
+ *     emits CLOSE.  Any other marker inside a slot is DEFAULT text: slots
+ *     do not nest.
+ *   - At the end of the stream inside a slot, UNCLOSED is emitted after
+ *     the last DEFAULT bytes.
+ *   - Chunking never changes the result: bytes that may start a marker at
+ *     the end of a chunk (at most one marker's length) are held in the
+ *     state and emitted, in order, once decided.
+ *
+ * Pointers given to the handler point into the chunk being fed or into
+ * the state (held bytes); they are valid only during the call.
+ */
+
+
+#ifndef PERSONA_SCAN_H
+#define PERSONA_SCAN_H
+
+
+#include <stddef.h>
+#include <stdint.h>
+
+
+#define PERSONA_SCAN_NAME_MAX    64
+#define PERSONA_SCAN_MARKER_MAX  (13 + PERSONA_SCAN_NAME_MAX + 3)
+
+
+typedef enum {
+    PERSONA_SCAN_TEXT,
+    PERSONA_SCAN_OPEN,
+    PERSONA_SCAN_DEFAULT,
+    PERSONA_SCAN_CLOSE,
+    PERSONA_SCAN_UNCLOSED
+} persona_scan_event_e;
+
+
+typedef int (*persona_scan_handler_pt)(void *data, persona_scan_event_e ev,
+    const unsigned char *p, size_t len);
+
+
+typedef struct {
+    unsigned char   hold[PERSONA_SCAN_MARKER_MAX];
+    size_t          nhold;
+    unsigned char   name[PERSONA_SCAN_NAME_MAX];
+    size_t          name_len;
+    unsigned        in_slot:1;
+} persona_scan_t;
+
+
+void persona_scan_init(persona_scan_t *s);
+int persona_scan_feed(persona_scan_t *s, const unsigned char *p, size_t len,
+    int last, persona_scan_handler_pt h, void *data);
+
+
+#endif /* PERSONA_SCAN_H */

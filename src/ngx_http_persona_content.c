@@ -1,0 +1,363 @@
+
+/*
+ * Copyright (C) ngx_http_persona_module authors
+ *
+ * Fragments: content of variants and personalization rules.  Files are
+ * read once, when the configuration is read, and split into literal parts
+ * and {{$variable}} parts, so that rendering a fragment costs no parsing;
+ * a fragment without variables is sent straight from configuration memory.
+ */
+
+
+#include "ngx_http_persona_module.h"
+
+#include "persona_json.h"
+
+
+#define NGX_HTTP_PERSONA_FRAGMENT_MAX  (1024 * 1024)
+
+
+typedef struct {
+    ngx_str_t                   text;
+    ngx_int_t                   index;      /* NGX_ERROR: literal */
+} ngx_http_persona_tpl_part_t;
+
+
+static ngx_int_t ngx_http_persona_read_fragment(ngx_conf_t *cf,
+    ngx_str_t *name, ngx_str_t *text);
+static ngx_int_t ngx_http_persona_compile_template(ngx_conf_t *cf,
+    ngx_http_persona_content_t *content, ngx_str_t *text);
+
+
+/*
+ * "fragment=PATH", "text=..." or "text='several words'": nginx splits an
+ * unquoted argument at spaces even after a quote inside it, so a quoted
+ * text that nginx split is joined back here.
+ */
+
+ngx_http_persona_content_t *
+ngx_http_persona_content_parse(ngx_conf_t *cf, ngx_str_t *args,
+    ngx_uint_t nargs, ngx_uint_t *i)
+{
+    u_char                      *p, q;
+    size_t                       len;
+    ngx_str_t                    text, name, *arg;
+    ngx_uint_t                   j;
+    ngx_http_persona_content_t  *content;
+
+    arg = &args[*i];
+
+    content = ngx_pcalloc(cf->pool, sizeof(ngx_http_persona_content_t));
+    if (content == NULL) {
+        return NULL;
+    }
+
+    if (arg->len > 9 && ngx_strncmp(arg->data, "fragment=", 9) == 0) {
+        name.len = arg->len - 9;
+        name.data = arg->data + 9;
+
+        if (ngx_conf_full_name(cf->cycle, &name, 1) != NGX_OK) {
+            return NULL;
+        }
+
+        if (ngx_http_persona_read_fragment(cf, &name, &text) != NGX_OK) {
+            return NULL;
+        }
+
+        content->source = name;
+
+    } else {
+        text.len = arg->len - 5;
+        text.data = arg->data + 5;
+
+        q = text.len ? text.data[0] : '\0';
+
+        if (q == '\'' || q == '"') {
+            j = *i;
+
+            while (text.len < 2 || text.data[text.len - 1] != q) {
+                if (++j == nargs) {
+                    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                       "unterminated text \"%V\"", arg);
+                    return NULL;
+                }
+
+                len = text.len + 1 + args[j].len;
+
+                p = ngx_pnalloc(cf->pool, len);
+                if (p == NULL) {
+                    return NULL;
+                }
+
+                ngx_memcpy(p, text.data, text.len);
+                p[text.len] = ' ';
+                ngx_memcpy(p + text.len + 1, args[j].data, args[j].len);
+
+                text.len += 1 + args[j].len;
+                text.data = p;
+            }
+
+            *i = j;
+
+            text.data++;
+            text.len -= 2;
+        }
+
+        ngx_str_set(&content->source, "text");
+    }
+
+    if (ngx_http_persona_compile_template(cf, content, &text) != NGX_OK) {
+        return NULL;
+    }
+
+    return content;
+}
+
+
+static ngx_int_t
+ngx_http_persona_read_fragment(ngx_conf_t *cf, ngx_str_t *name,
+    ngx_str_t *text)
+{
+    ssize_t          n;
+    ngx_fd_t         fd;
+    ngx_int_t        rc;
+    ngx_file_t       file;
+    ngx_file_info_t  fi;
+
+    rc = NGX_ERROR;
+
+    fd = ngx_open_file(name->data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+
+    if (fd == NGX_INVALID_FILE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           ngx_open_file_n " fragment \"%V\" failed", name);
+        return NGX_ERROR;
+    }
+
+    if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           ngx_fd_info_n " fragment \"%V\" failed", name);
+        goto done;
+    }
+
+    if (!ngx_is_file(&fi)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "fragment \"%V\" is not a file", name);
+        goto done;
+    }
+
+    if (ngx_file_size(&fi) > NGX_HTTP_PERSONA_FRAGMENT_MAX) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "fragment \"%V\" is larger than %d bytes",
+                           name, NGX_HTTP_PERSONA_FRAGMENT_MAX);
+        goto done;
+    }
+
+    text->len = ngx_file_size(&fi);
+    text->data = ngx_pnalloc(cf->pool, text->len + 1);
+    if (text->data == NULL) {
+        goto done;
+    }
+
+    ngx_memzero(&file, sizeof(ngx_file_t));
+    file.fd = fd;
+    file.name = *name;
+    file.log = cf->log;
+
+    n = ngx_read_file(&file, text->data, text->len, 0);
+
+    if (n == NGX_ERROR) {
+        goto done;
+    }
+
+    if ((size_t) n != text->len) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           ngx_read_file_n " fragment \"%V\" returned only "
+                           "%z bytes instead of %uz", name, n, text->len);
+        goto done;
+    }
+
+    rc = NGX_OK;
+
+done:
+
+    if (ngx_close_file(fd) == NGX_FILE_ERROR) {
+        ngx_log_error(NGX_LOG_ALERT, cf->log, ngx_errno,
+                      ngx_close_file_n " \"%V\" failed", name);
+    }
+
+    return rc;
+}
+
+
+static ngx_int_t
+ngx_http_persona_compile_template(ngx_conf_t *cf,
+    ngx_http_persona_content_t *content, ngx_str_t *text)
+{
+    u_char                       *p, *last, *open, *s, *e;
+    ngx_str_t                     var;
+    ngx_http_persona_tpl_part_t  *part;
+
+    content->parts = ngx_array_create(cf->pool, 2,
+                                      sizeof(ngx_http_persona_tpl_part_t));
+    if (content->parts == NULL) {
+        return NGX_ERROR;
+    }
+
+    content->len = 0;
+    content->vars = 0;
+
+    p = text->data;
+    last = p + text->len;
+
+    while (p < last) {
+        open = ngx_strlcasestrn(p, last, (u_char *) "{{", 1);
+
+        s = NULL;
+        e = NULL;
+
+        if (open != NULL) {
+            /* "{{$name}}" or "{{ $name }}" */
+
+            s = open + 2;
+
+            while (s < last && *s == ' ') {
+                s++;
+            }
+
+            if (s < last && *s == '$') {
+                e = ++s;
+
+                while (e < last
+                       && ((*e >= 'a' && *e <= 'z') || (*e >= 'A' && *e <= 'Z')
+                           || (*e >= '0' && *e <= '9') || *e == '_'))
+                {
+                    e++;
+                }
+
+                var.data = s;
+                var.len = e - s;
+
+                while (e < last && *e == ' ') {
+                    e++;
+                }
+
+                if (var.len == 0 || last - e < 2 || e[0] != '}'
+                    || e[1] != '}')
+                {
+                    e = NULL;
+                }
+            }
+        }
+
+        part = ngx_array_push(content->parts);
+        if (part == NULL) {
+            return NGX_ERROR;
+        }
+
+        part->index = NGX_ERROR;
+        part->text.data = p;
+
+        if (e == NULL) {
+            /* no placeholder: literal up to and including a lone "{{" */
+
+            s = (open == NULL) ? last : open + 2;
+            part->text.len = s - p;
+            content->len += part->text.len;
+            p = s;
+            continue;
+        }
+
+        part->text.len = open - p;
+        content->len += part->text.len;
+
+        if (part->text.len == 0) {
+            content->parts->nelts--;
+        }
+
+        part = ngx_array_push(content->parts);
+        if (part == NULL) {
+            return NGX_ERROR;
+        }
+
+        part->text = var;
+        part->index = ngx_http_get_variable_index(cf, &var);
+        if (part->index == NGX_ERROR) {
+            return NGX_ERROR;
+        }
+
+        content->vars = 1;
+        p = e + 2;
+    }
+
+    if (!content->vars) {
+        content->text = *text;
+    }
+
+    return NGX_OK;
+}
+
+
+/* the fragment as it is sent: variables substituted and HTML-escaped */
+
+ngx_int_t
+ngx_http_persona_content_render(ngx_http_request_t *r,
+    ngx_http_persona_content_t *content, ngx_str_t *out)
+{
+    u_char                       *p;
+    size_t                        len;
+    ngx_uint_t                    i;
+    ngx_http_variable_value_t    *vv, **vals;
+    ngx_http_persona_tpl_part_t  *part;
+
+    if (!content->vars) {
+        *out = content->text;
+        return NGX_OK;
+    }
+
+    part = content->parts->elts;
+
+    vals = ngx_palloc(r->pool, content->parts->nelts * sizeof(void *));
+    if (vals == NULL) {
+        return NGX_ERROR;
+    }
+
+    len = content->len;
+
+    for (i = 0; i < content->parts->nelts; i++) {
+        vals[i] = NULL;
+
+        if (part[i].index == NGX_ERROR) {
+            continue;
+        }
+
+        vv = ngx_http_get_indexed_variable(r, part[i].index);
+
+        if (vv == NULL || vv->not_found) {
+            continue;
+        }
+
+        vals[i] = vv;
+        len += persona_html_escape_len(vv->data, vv->len);
+    }
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    out->data = p;
+
+    for (i = 0; i < content->parts->nelts; i++) {
+        if (part[i].index == NGX_ERROR) {
+            p = ngx_cpymem(p, part[i].text.data, part[i].text.len);
+
+        } else if (vals[i] != NULL) {
+            p = persona_html_escape(p, vals[i]->data, vals[i]->len);
+        }
+    }
+
+    out->len = p - out->data;
+
+    return NGX_OK;
+}

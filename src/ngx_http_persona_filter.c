@@ -1,0 +1,855 @@
+
+/*
+ * Copyright (C) ngx_http_persona_module authors
+ *
+ * The header filter sends the visitor cookie and decides whether a
+ * response can be personalized; the body filter streams the response
+ * through the slot scanner and replaces each slot's default content with
+ * its fragment.
+ *
+ * Output buffers point into the input buffers wherever bytes pass
+ * unchanged; an input buffer is marked consumed (through b->shadow, as the
+ * sub filter does) only once everything made from it has been sent, so
+ * upstream buffers are reused at the pace of the client.  The default
+ * content of a slot that will be replaced is copied aside, up to
+ * persona_slot_buffer_size, so that a slot whose closing marker never
+ * comes keeps its default content instead of losing it.
+ */
+
+
+#include "ngx_http_persona_module.h"
+
+#include "persona_scan.h"
+
+
+#define NGX_HTTP_PERSONA_SMALL_BUF  128
+
+
+typedef struct {
+    persona_scan_t                  scan;
+
+    ngx_http_request_t             *request;
+    ngx_http_persona_ctx_t         *ctx;
+    ngx_http_persona_loc_conf_t    *plcf;
+
+    ngx_buf_t                      *in;         /* buffer being scanned */
+    ngx_buf_t                      *ref;        /* last buffer pointing
+                                                   into "in" */
+    ngx_chain_t                    *out;
+    ngx_chain_t                   **last_out;
+    ngx_chain_t                    *in_first;   /* first output link made
+                                                   from "in" */
+    ngx_chain_t                    *last;       /* last output link */
+    ngx_chain_t                    *busy;
+    ngx_chain_t                    *free;       /* buffers without memory */
+    ngx_chain_t                    *free_mem;   /* buffers with memory */
+
+    ngx_http_persona_slot_t        *slot;
+    ngx_http_persona_content_t     *content;    /* replacement */
+    ngx_int_t                       exp;        /* experiment shown */
+    ngx_buf_t                      *hold;       /* default being held */
+
+    u_char                         *pending;    /* exposures to commit */
+
+    unsigned                        holding:1;
+    unsigned                        done:1;
+} ngx_http_persona_filter_ctx_t;
+
+
+static ngx_int_t ngx_http_persona_header_filter(ngx_http_request_t *r);
+static ngx_int_t ngx_http_persona_body_filter(ngx_http_request_t *r,
+    ngx_chain_t *in);
+static ngx_int_t ngx_http_persona_filter_applies(ngx_http_request_t *r,
+    ngx_http_persona_loc_conf_t *plcf);
+static ngx_int_t ngx_http_persona_cache_headers(ngx_http_request_t *r,
+    ngx_http_persona_loc_conf_t *plcf);
+static int ngx_http_persona_scan_event(void *data, persona_scan_event_e ev,
+    const unsigned char *p, size_t len);
+static ngx_int_t ngx_http_persona_open_slot(
+    ngx_http_persona_filter_ctx_t *f, const u_char *name, size_t len);
+static ngx_int_t ngx_http_persona_close_slot(
+    ngx_http_persona_filter_ctx_t *f);
+static ngx_int_t ngx_http_persona_emit(ngx_http_persona_filter_ctx_t *f,
+    const u_char *p, size_t len);
+static ngx_int_t ngx_http_persona_append(ngx_http_persona_filter_ctx_t *f,
+    ngx_buf_t *b);
+static ngx_int_t ngx_http_persona_hold(ngx_http_persona_filter_ctx_t *f,
+    const u_char *p, size_t len);
+static ngx_int_t ngx_http_persona_release_hold(
+    ngx_http_persona_filter_ctx_t *f);
+static ngx_int_t ngx_http_persona_recycle_mem(
+    ngx_http_persona_filter_ctx_t *f, ngx_buf_t *b);
+static ngx_buf_t *ngx_http_persona_get_buf(ngx_http_persona_filter_ctx_t *f);
+static ngx_buf_t *ngx_http_persona_get_mem_buf(
+    ngx_http_persona_filter_ctx_t *f, size_t size);
+static void ngx_http_persona_recycle(ngx_http_persona_filter_ctx_t *f);
+
+
+static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
+static ngx_http_output_body_filter_pt    ngx_http_next_body_filter;
+
+
+ngx_int_t
+ngx_http_persona_filter_init(ngx_conf_t *cf)
+{
+    ngx_http_next_header_filter = ngx_http_top_header_filter;
+    ngx_http_top_header_filter = ngx_http_persona_header_filter;
+
+    ngx_http_next_body_filter = ngx_http_top_body_filter;
+    ngx_http_top_body_filter = ngx_http_persona_body_filter;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_persona_header_filter(ngx_http_request_t *r)
+{
+    ngx_uint_t                      n;
+    ngx_http_persona_ctx_t         *ctx;
+    ngx_http_persona_loc_conf_t    *plcf;
+    ngx_http_persona_main_conf_t   *pmcf;
+    ngx_http_persona_filter_ctx_t  *f;
+
+    if (r != r->main) {
+        return ngx_http_next_header_filter(r);
+    }
+
+    plcf = ngx_http_get_module_loc_conf(r, ngx_http_persona_module);
+
+    ctx = ngx_http_persona_find_ctx(r);
+
+    if (ctx == NULL && !plcf->enable) {
+        return ngx_http_next_header_filter(r);
+    }
+
+    f = NULL;
+
+    if (plcf->enable && plcf->slots != NULL && ctx == NULL
+        && ngx_http_persona_filter_applies(r, plcf))
+    {
+        ctx = ngx_http_persona_get_ctx(r);
+        if (ctx == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    if (ctx == NULL) {
+        return ngx_http_next_header_filter(r);
+    }
+
+    if (plcf->enable && plcf->slots != NULL && ctx->filter == NULL
+        && ngx_http_persona_filter_applies(r, plcf))
+    {
+        /*
+         * the slots will need the visitor's id, and the cookie that
+         * carries a new one can only go with this header
+         */
+
+        if (ngx_http_persona_identify(r, ctx) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        pmcf = ngx_http_get_module_main_conf(r, ngx_http_persona_module);
+        n = pmcf->experiments.nelts;
+
+        f = ngx_pcalloc(r->pool, sizeof(ngx_http_persona_filter_ctx_t) + n);
+        if (f == NULL) {
+            return NGX_ERROR;
+        }
+
+        persona_scan_init(&f->scan);
+
+        f->request = r;
+        f->ctx = ctx;
+        f->plcf = plcf;
+        f->exp = NGX_HTTP_PERSONA_NONE;
+        f->pending = (u_char *) (f + 1);
+
+        ctx->filter = f;
+
+        ngx_http_clear_content_length(r);
+        ngx_http_clear_last_modified(r);
+        ngx_http_clear_accept_ranges(r);
+        ngx_http_weak_etag(r);
+
+        if (ngx_http_persona_cache_headers(r, plcf) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        r->filter_need_in_memory = 1;
+    }
+
+    if (ctx->id_new && !ctx->cookie_sent) {
+        if (ngx_http_persona_set_cookie(r, ctx) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
+    return ngx_http_next_header_filter(r);
+}
+
+
+static ngx_int_t
+ngx_http_persona_filter_applies(ngx_http_request_t *r,
+    ngx_http_persona_loc_conf_t *plcf)
+{
+    ngx_table_elt_t  *ce;
+
+    if (r->headers_out.status != NGX_HTTP_OK
+        || r->header_only
+        || r->method == NGX_HTTP_HEAD
+        || ngx_http_test_content_type(r, &plcf->types) == NULL)
+    {
+        return 0;
+    }
+
+    ce = r->headers_out.content_encoding;
+
+    if (ce != NULL && ce->hash != 0 && ce->value.len
+        && !(ce->value.len == 8
+             && ngx_strncasecmp(ce->value.data, (u_char *) "identity", 8)
+                == 0))
+    {
+        /* once per worker and location: a busy site must not flood logs */
+
+        if (!plcf->warned) {
+            plcf->warned = 1;
+            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                          "persona: response with \"Content-Encoding: %V\" "
+                          "left untouched, slots are not filled; with "
+                          "proxy_pass, send \"proxy_set_header "
+                          "Accept-Encoding \\\"\\\";\" and let nginx "
+                          "compress", &ce->value);
+        }
+
+        return 0;
+    }
+
+    return 1;
+}
+
+
+/*
+ * A personalized page must not be served to someone else from a shared
+ * cache, unless the cache key includes the variant (persona_cache none)
+ * or the cache varies on the cookie (persona_cache vary).
+ */
+
+static ngx_int_t
+ngx_http_persona_cache_headers(ngx_http_request_t *r,
+    ngx_http_persona_loc_conf_t *plcf)
+{
+    u_char           *p;
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h, *cc;
+
+    if (plcf->cache == NGX_HTTP_PERSONA_CACHE_NONE) {
+        return NGX_OK;
+    }
+
+    if (plcf->cache == NGX_HTTP_PERSONA_CACHE_VARY) {
+        h = ngx_list_push(&r->headers_out.headers);
+        if (h == NULL) {
+            return NGX_ERROR;
+        }
+
+        h->hash = 1;
+#if (nginx_version >= 1023000)
+        h->next = NULL;
+#endif
+        ngx_str_set(&h->key, "Vary");
+        ngx_str_set(&h->value, "Cookie");
+
+        return NGX_OK;
+    }
+
+    cc = NULL;
+    part = &r->headers_out.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].hash == 0 || h[i].key.len != sizeof("Cache-Control") - 1
+            || ngx_strncasecmp(h[i].key.data, (u_char *) "Cache-Control",
+                               sizeof("Cache-Control") - 1) != 0)
+        {
+            continue;
+        }
+
+        if (ngx_strlcasestrn(h[i].value.data,
+                             h[i].value.data + h[i].value.len,
+                             (u_char *) "private", 7 - 1) != NULL
+            || ngx_strlcasestrn(h[i].value.data,
+                                h[i].value.data + h[i].value.len,
+                                (u_char *) "no-store", 8 - 1) != NULL)
+        {
+            return NGX_OK;
+        }
+
+        if (cc == NULL) {
+            cc = &h[i];
+        }
+    }
+
+    if (cc != NULL) {
+        p = ngx_pnalloc(r->pool, sizeof("private, ") - 1 + cc->value.len);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        cc->value.len = ngx_sprintf(p, "private, %V", &cc->value) - p;
+        cc->value.data = p;
+
+        return NGX_OK;
+    }
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+    ngx_str_set(&h->key, "Cache-Control");
+    ngx_str_set(&h->value, "private");
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_persona_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
+{
+    int                             rc;
+    ngx_int_t                       ret;
+    ngx_buf_t                      *b, *nb;
+    ngx_uint_t                      i, n;
+    ngx_chain_t                    *cl, **ll;
+    ngx_http_persona_ctx_t         *ctx;
+    ngx_http_persona_main_conf_t   *pmcf;
+    ngx_http_persona_filter_ctx_t  *f;
+
+    if (r != r->main) {
+        return ngx_http_next_body_filter(r, in);
+    }
+
+    ctx = ngx_http_persona_find_ctx(r);
+
+    if (ctx == NULL || ctx->filter == NULL) {
+        return ngx_http_next_body_filter(r, in);
+    }
+
+    f = ctx->filter;
+
+    if (f->done || (in == NULL && f->busy == NULL)) {
+        return ngx_http_next_body_filter(r, in);
+    }
+
+    f->out = NULL;
+    f->last_out = &f->out;
+    f->last = NULL;
+
+    for (cl = in; cl; cl = cl->next) {
+        b = cl->buf;
+
+        f->in = b;
+        f->ref = NULL;
+        f->in_first = NULL;
+
+        if (!ngx_buf_in_memory(b) && ngx_buf_size(b) != 0) {
+            /* cannot happen with filter_need_in_memory; do not guess */
+
+            ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                          "persona: response buffer not in memory");
+            return NGX_ERROR;
+        }
+
+        rc = 0;
+
+        if (ngx_buf_in_memory(b) && b->pos < b->last) {
+            rc = persona_scan_feed(&f->scan, b->pos, b->last - b->pos,
+                                   b->last_buf,
+                                   ngx_http_persona_scan_event, f);
+
+        } else if (b->last_buf) {
+            rc = persona_scan_feed(&f->scan, NULL, 0, 1,
+                                   ngx_http_persona_scan_event, f);
+        }
+
+        if (rc != 0) {
+            return NGX_ERROR;
+        }
+
+        if (b->last_buf || b->flush || b->sync || ngx_buf_in_memory(b)) {
+
+            if (f->in_first == NULL) {
+                nb = ngx_http_persona_get_buf(f);
+                if (nb == NULL) {
+                    return NGX_ERROR;
+                }
+
+                nb->sync = 1;
+
+                if (ngx_http_persona_append(f, nb) != NGX_OK) {
+                    return NGX_ERROR;
+                }
+            }
+
+            /* the last buffer made from "in" releases it once sent */
+
+            nb = f->last->buf;
+
+            nb->last_buf = b->last_buf;
+            nb->last_in_chain = b->last_in_chain;
+            nb->flush = b->flush;
+            nb->shadow = b;
+            nb->recycled = b->recycled;
+        }
+
+        if (b->last_buf) {
+            f->done = 1;
+        }
+    }
+
+    ret = ngx_http_next_body_filter(r, f->out);
+
+    if (ret != NGX_ERROR) {
+        /* fragments handed on: these are exposures now */
+
+        pmcf = ngx_http_get_module_main_conf(r, ngx_http_persona_module);
+        n = pmcf->experiments.nelts;
+
+        for (i = 0; i < n; i++) {
+            if (f->pending[i]) {
+                ctx->exposed[i] |= NGX_HTTP_PERSONA_EXPOSED_SLOT;
+                f->pending[i] = 0;
+            }
+        }
+    }
+
+    for (ll = &f->busy; *ll; ll = &(*ll)->next) { /* void */ }
+
+    *ll = f->out;
+
+    ngx_http_persona_recycle(f);
+
+    return ret;
+}
+
+
+static int
+ngx_http_persona_scan_event(void *data, persona_scan_event_e ev,
+    const unsigned char *p, size_t len)
+{
+    ngx_http_persona_filter_ctx_t *f = data;
+
+    ngx_int_t  rc;
+
+    switch (ev) {
+
+    case PERSONA_SCAN_TEXT:
+        rc = ngx_http_persona_emit(f, p, len);
+        break;
+
+    case PERSONA_SCAN_OPEN:
+        rc = ngx_http_persona_open_slot(f, p, len);
+        break;
+
+    case PERSONA_SCAN_DEFAULT:
+        rc = f->holding ? ngx_http_persona_hold(f, p, len)
+                        : ngx_http_persona_emit(f, p, len);
+        break;
+
+    case PERSONA_SCAN_CLOSE:
+        rc = ngx_http_persona_close_slot(f);
+        break;
+
+    default: /* PERSONA_SCAN_UNCLOSED */
+
+        ngx_log_error(NGX_LOG_INFO, f->request->connection->log, 0,
+                      "persona: slot \"%*s\" is not closed, its default "
+                      "content is kept", len, p);
+
+        rc = ngx_http_persona_release_hold(f);
+        f->slot = NULL;
+        break;
+    }
+
+    return rc == NGX_OK ? 0 : -1;
+}
+
+
+static ngx_int_t
+ngx_http_persona_open_slot(ngx_http_persona_filter_ctx_t *f,
+    const u_char *name, size_t len)
+{
+    ngx_int_t                 i;
+    ngx_uint_t                k;
+    ngx_http_persona_slot_t  *slot;
+
+    f->slot = NULL;
+    f->content = NULL;
+    f->exp = NGX_HTTP_PERSONA_NONE;
+    f->holding = 0;
+
+    slot = f->plcf->slots->elts;
+
+    for (k = 0; k < f->plcf->slots->nelts; k++) {
+        if (slot[k].name.len == len
+            && ngx_strncmp(slot[k].name.data, name, len) == 0)
+        {
+            f->slot = &slot[k];
+            break;
+        }
+    }
+
+    if (f->slot == NULL) {
+        /* an unknown slot keeps its default content */
+        return NGX_OK;
+    }
+
+    i = ngx_http_persona_slot_content(f->request, f->ctx, f->slot,
+                                      &f->content);
+    if (i == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    if (i >= 0) {
+        f->exp = f->slot->experiment->index;
+    }
+
+    if (f->content == NULL) {
+        return NGX_OK;
+    }
+
+    f->hold = ngx_http_persona_get_mem_buf(f, f->plcf->hold);
+    if (f->hold == NULL) {
+        return NGX_ERROR;
+    }
+
+    f->holding = 1;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_persona_close_slot(ngx_http_persona_filter_ctx_t *f)
+{
+    ngx_buf_t  *b;
+    ngx_str_t   text;
+
+    if (f->holding) {
+        /* the held default is dropped: its buffer is free again */
+
+        f->holding = 0;
+        f->hold->pos = f->hold->start;
+        f->hold->last = f->hold->start;
+
+        if (ngx_http_persona_recycle_mem(f, f->hold) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        f->hold = NULL;
+
+        if (ngx_http_persona_content_render(f->request, f->content, &text)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        if (text.len) {
+            b = ngx_http_persona_get_buf(f);
+            if (b == NULL) {
+                return NGX_ERROR;
+            }
+
+            b->memory = 1;
+            b->pos = text.data;
+            b->last = text.data + text.len;
+
+            if (ngx_http_persona_append(f, b) != NGX_OK) {
+                return NGX_ERROR;
+            }
+        }
+    }
+
+    if (f->exp != NGX_HTTP_PERSONA_NONE) {
+        f->pending[f->exp] = 1;
+    }
+
+    f->slot = NULL;
+    f->content = NULL;
+    f->exp = NGX_HTTP_PERSONA_NONE;
+
+    return NGX_OK;
+}
+
+
+/* bytes that pass unchanged: pointed to in the input, or copied */
+
+static ngx_int_t
+ngx_http_persona_emit(ngx_http_persona_filter_ctx_t *f, const u_char *p,
+    size_t len)
+{
+    ngx_buf_t  *b;
+
+    if (len == 0) {
+        return NGX_OK;
+    }
+
+    if (p >= f->in->pos && p + len <= f->in->last) {
+
+        if (f->ref != NULL && f->ref->last == p && f->last != NULL
+            && f->last->buf == f->ref)
+        {
+            f->ref->last += len;
+            return NGX_OK;
+        }
+
+        b = ngx_http_persona_get_buf(f);
+        if (b == NULL) {
+            return NGX_ERROR;
+        }
+
+        b->memory = 1;
+        b->pos = (u_char *) p;
+        b->last = (u_char *) p + len;
+
+        f->ref = b;
+
+        return ngx_http_persona_append(f, b);
+    }
+
+    /* held by the scanner: only valid during the callback */
+
+    b = ngx_http_persona_get_mem_buf(f, len);
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    b->last = ngx_cpymem(b->pos, p, len);
+
+    return ngx_http_persona_append(f, b);
+}
+
+
+static ngx_int_t
+ngx_http_persona_append(ngx_http_persona_filter_ctx_t *f, ngx_buf_t *b)
+{
+    ngx_chain_t  *cl;
+
+    cl = ngx_alloc_chain_link(f->request->pool);
+    if (cl == NULL) {
+        return NGX_ERROR;
+    }
+
+    cl->buf = b;
+    cl->next = NULL;
+
+    *f->last_out = cl;
+    f->last_out = &cl->next;
+    f->last = cl;
+
+    if (f->in_first == NULL) {
+        f->in_first = cl;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_persona_hold(ngx_http_persona_filter_ctx_t *f, const u_char *p,
+    size_t len)
+{
+    ngx_buf_t  *b;
+
+    b = f->hold;
+
+    if ((size_t) (b->end - b->last) >= len) {
+        b->last = ngx_cpymem(b->last, p, len);
+        return NGX_OK;
+    }
+
+    ngx_log_error(NGX_LOG_WARN, f->request->connection->log, 0,
+                  "persona: default content of slot \"%V\" is larger than "
+                  "persona_slot_buffer_size, the slot keeps it",
+                  &f->slot->name);
+
+    /* the default is shown after all: no fragment, no exposure */
+
+    f->content = NULL;
+    f->exp = NGX_HTTP_PERSONA_NONE;
+
+    if (ngx_http_persona_release_hold(f) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_persona_emit(f, p, len);
+}
+
+
+static ngx_int_t
+ngx_http_persona_release_hold(ngx_http_persona_filter_ctx_t *f)
+{
+    ngx_buf_t  *b;
+
+    if (!f->holding) {
+        return NGX_OK;
+    }
+
+    f->holding = 0;
+    b = f->hold;
+    f->hold = NULL;
+
+    if (b->last == b->pos) {
+        return ngx_http_persona_recycle_mem(f, b);
+    }
+
+    return ngx_http_persona_append(f, b);
+}
+
+
+static ngx_buf_t *
+ngx_http_persona_get_buf(ngx_http_persona_filter_ctx_t *f)
+{
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    if (f->free != NULL) {
+        cl = f->free;
+        f->free = cl->next;
+        b = cl->buf;
+        ngx_free_chain(f->request->pool, cl);
+
+        ngx_memzero(b, sizeof(ngx_buf_t));
+
+    } else {
+        b = ngx_calloc_buf(f->request->pool);
+        if (b == NULL) {
+            return NULL;
+        }
+    }
+
+    b->tag = (ngx_buf_tag_t) &ngx_http_persona_module;
+
+    return b;
+}
+
+
+/* a buffer with memory of its own, at least "size" bytes */
+
+static ngx_buf_t *
+ngx_http_persona_get_mem_buf(ngx_http_persona_filter_ctx_t *f, size_t size)
+{
+    u_char       *start, *end;
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl, **ll;
+
+    for (ll = &f->free_mem; *ll; ll = &(*ll)->next) {
+        cl = *ll;
+        b = cl->buf;
+
+        if ((size_t) (b->end - b->start) < size) {
+            continue;
+        }
+
+        *ll = cl->next;
+        ngx_free_chain(f->request->pool, cl);
+
+        start = b->start;
+        end = b->end;
+
+        ngx_memzero(b, sizeof(ngx_buf_t));
+
+        b->start = start;
+        b->end = end;
+        b->pos = start;
+        b->last = start;
+        b->temporary = 1;
+        b->tag = (ngx_buf_tag_t) &ngx_http_persona_module;
+
+        return b;
+    }
+
+    b = ngx_create_temp_buf(f->request->pool,
+                            ngx_max(size, NGX_HTTP_PERSONA_SMALL_BUF));
+    if (b == NULL) {
+        return NULL;
+    }
+
+    b->tag = (ngx_buf_tag_t) &ngx_http_persona_module;
+
+    return b;
+}
+
+
+static ngx_int_t
+ngx_http_persona_recycle_mem(ngx_http_persona_filter_ctx_t *f, ngx_buf_t *b)
+{
+    ngx_chain_t  *cl;
+
+    cl = ngx_alloc_chain_link(f->request->pool);
+    if (cl == NULL) {
+        return NGX_ERROR;
+    }
+
+    cl->buf = b;
+    cl->next = f->free_mem;
+    f->free_mem = cl;
+
+    return NGX_OK;
+}
+
+
+/*
+ * Sent buffers release the input buffers they were made from and go back
+ * to the free lists; a buffer still in the output stops the walk, since
+ * output is sent in order.
+ */
+
+static void
+ngx_http_persona_recycle(ngx_http_persona_filter_ctx_t *f)
+{
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    while (f->busy != NULL) {
+        cl = f->busy;
+        b = cl->buf;
+
+        if (ngx_buf_size(b) != 0) {
+            break;
+        }
+
+        if (b->shadow) {
+            b->shadow->pos = b->shadow->last;
+        }
+
+        f->busy = cl->next;
+
+        if (b->temporary) {
+            cl->next = f->free_mem;
+            f->free_mem = cl;
+
+        } else {
+            cl->next = f->free;
+            f->free = cl;
+        }
+    }
+}

@@ -1,0 +1,869 @@
+
+/*
+ * Copyright (C) ngx_http_persona_module authors
+ *
+ * Geolocation with libmaxminddb.
+ *
+ * A database file is untrusted until checked: it is copied into an
+ * anonymous memory file and opened from there, so that a file overwritten
+ * in place (cp, truncate) can never pull pages from under a worker
+ * (SIGBUS), and every node of its search tree and every data record the
+ * tree points to is checked once, when it is loaded.
+ *
+ * Each loaded file is a generation with a reference count: a request
+ * holds the generation it looked up in until it ends, so a reload never
+ * frees data a request still reads, and a request that starts after the
+ * switch only ever sees the new file.  Nothing is cached across requests.
+ */
+
+
+#include "ngx_http_persona_module.h"
+
+#include <maxminddb.h>
+#include <sys/mman.h>
+
+
+#define NGX_HTTP_PERSONA_GEO_COPY_BUF  65536
+
+
+typedef struct {
+    MMDB_s                      mmdb;
+    ngx_uint_t                  refs;
+} ngx_http_persona_geo_gen_t;
+
+
+struct ngx_http_persona_geo_s {
+    ngx_str_t                   name;       /* "" for the main database */
+    ngx_str_t                   path;
+    ngx_msec_t                  interval;
+    ngx_uint_t                  index;
+
+    ngx_http_persona_geo_gen_t *gen;
+    ngx_file_uniq_t             uniq;
+    time_t                      mtime;
+    off_t                       size;
+
+    ngx_event_t                 timer;
+    ngx_log_t                  *log;
+};
+
+
+typedef struct {
+    ngx_http_persona_geo_gen_t *gen;
+    MMDB_entry_s                entry;
+    unsigned                    done:1;
+    unsigned                    found:1;
+} ngx_http_persona_geo_result_t;
+
+
+typedef struct {
+    ngx_uint_t                  db;
+    const char                 *path[8];
+} ngx_http_persona_geo_field_t;
+
+
+static ngx_http_persona_geo_gen_t *ngx_http_persona_geo_load(
+    ngx_http_persona_geo_t *geo, ngx_log_t *log, ngx_uint_t level);
+static ngx_int_t ngx_http_persona_geo_verify(MMDB_s *mmdb, ngx_log_t *log,
+    ngx_uint_t level, ngx_str_t *path);
+static void ngx_http_persona_geo_release(ngx_http_persona_geo_gen_t *gen);
+static void ngx_http_persona_geo_unref(void *data);
+static void ngx_http_persona_geo_cleanup(void *data);
+static void ngx_http_persona_geo_timer(ngx_event_t *ev);
+static ngx_int_t ngx_http_persona_geo_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+
+
+static ngx_http_persona_geo_field_t  ngx_http_persona_geo_fields[] = {
+    { 0, { "country", "iso_code", NULL } },
+    { 0, { "subdivisions", "0", "iso_code", NULL } },
+    { 0, { "city", "names", "en", NULL } },
+    { 0, { "continent", "code", NULL } },
+    { 0, { "location", "time_zone", NULL } },
+    { 0, { "location", "latitude", NULL } },
+    { 0, { "location", "longitude", NULL } },
+};
+
+
+static ngx_http_variable_t  ngx_http_persona_geo_vars[] = {
+
+    { ngx_string("persona_country"), NULL, ngx_http_persona_geo_variable,
+      (uintptr_t) &ngx_http_persona_geo_fields[0], 0, 0 },
+
+    { ngx_string("persona_region"), NULL, ngx_http_persona_geo_variable,
+      (uintptr_t) &ngx_http_persona_geo_fields[1], 0, 0 },
+
+    { ngx_string("persona_city"), NULL, ngx_http_persona_geo_variable,
+      (uintptr_t) &ngx_http_persona_geo_fields[2], 0, 0 },
+
+    { ngx_string("persona_continent"), NULL, ngx_http_persona_geo_variable,
+      (uintptr_t) &ngx_http_persona_geo_fields[3], 0, 0 },
+
+    { ngx_string("persona_timezone"), NULL, ngx_http_persona_geo_variable,
+      (uintptr_t) &ngx_http_persona_geo_fields[4], 0, 0 },
+
+    { ngx_string("persona_latitude"), NULL, ngx_http_persona_geo_variable,
+      (uintptr_t) &ngx_http_persona_geo_fields[5], 0, 0 },
+
+    { ngx_string("persona_longitude"), NULL, ngx_http_persona_geo_variable,
+      (uintptr_t) &ngx_http_persona_geo_fields[6], 0, 0 },
+
+      ngx_http_null_variable
+};
+
+
+ngx_int_t
+ngx_http_persona_geo_add_variables(ngx_conf_t *cf)
+{
+    ngx_http_variable_t  *var, *v;
+
+    for (v = ngx_http_persona_geo_vars; v->name.len; v++) {
+        var = ngx_http_add_variable(cf, &v->name, v->flags);
+        if (var == NULL) {
+            return NGX_ERROR;
+        }
+
+        var->get_handler = v->get_handler;
+        var->data = v->data;
+    }
+
+    return NGX_OK;
+}
+
+
+/* persona_geoip2 PATH [reload=INTERVAL] [name=NAME] */
+
+char *
+ngx_http_persona_geoip2(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_persona_main_conf_t *pmcf = conf;
+
+    ngx_str_t               *value, s;
+    ngx_uint_t               i;
+    ngx_pool_cleanup_t      *cln;
+    ngx_http_persona_geo_t  *geo, **pgeo;
+
+    value = cf->args->elts;
+
+    geo = ngx_pcalloc(cf->pool, sizeof(ngx_http_persona_geo_t));
+    if (geo == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    geo->path = value[1];
+    geo->interval = 60000;
+
+    if (ngx_conf_full_name(cf->cycle, &geo->path, 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    for (i = 2; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "reload=", 7) == 0) {
+            s.len = value[i].len - 7;
+            s.data = value[i].data + 7;
+
+            geo->interval = ngx_parse_time(&s, 0);
+            if (geo->interval == (ngx_msec_t) NGX_ERROR) {
+                goto invalid;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "name=", 5) == 0) {
+            geo->name.len = value[i].len - 5;
+            geo->name.data = value[i].data + 5;
+
+            if (geo->name.len == 0) {
+                goto invalid;
+            }
+
+            continue;
+        }
+
+    invalid:
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid parameter \"%V\"", &value[i]);
+        return NGX_CONF_ERROR;
+    }
+
+    pgeo = pmcf->geo.elts;
+
+    for (i = 0; i < pmcf->geo.nelts; i++) {
+        if (pgeo[i]->name.len == geo->name.len
+            && ngx_strncmp(pgeo[i]->name.data, geo->name.data,
+                           geo->name.len) == 0)
+        {
+            if (geo->name.len == 0) {
+                return "is duplicate, give other databases a name=";
+            }
+
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "duplicate database name \"%V\"",
+                               &geo->name);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    geo->gen = ngx_http_persona_geo_load(geo, cf->log, NGX_LOG_EMERG);
+
+    if (geo->gen == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "cannot use geoip2 database \"%V\"", &geo->path);
+        return NGX_CONF_ERROR;
+    }
+
+    /* the master's copy is shared by the workers it forks, and goes
+     * with the configuration */
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        ngx_http_persona_geo_release(geo->gen);
+        return NGX_CONF_ERROR;
+    }
+
+    cln->handler = ngx_http_persona_geo_cleanup;
+    cln->data = geo;
+
+    pgeo = ngx_array_push(&pmcf->geo);
+    if (pgeo == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    *pgeo = geo;
+    geo->index = pmcf->geo.nelts - 1;
+
+    return NGX_CONF_OK;
+}
+
+
+/* persona_geoip2_variable NAME [DB:]path.to.field */
+
+char *
+ngx_http_persona_geoip2_variable(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_persona_main_conf_t *pmcf = conf;
+
+    u_char                        *p, *last, *dot, *colon;
+    ngx_str_t                     *value, name, db;
+    ngx_uint_t                     i, n;
+    ngx_http_variable_t           *var;
+    ngx_http_persona_geo_t       **geo;
+    ngx_http_persona_geo_field_t  *field;
+
+    value = cf->args->elts;
+
+    name = value[1];
+
+    if (name.len < 2 || name.data[0] != '$') {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid variable name \"%V\"", &name);
+        return NGX_CONF_ERROR;
+    }
+
+    name.len--;
+    name.data++;
+
+    field = ngx_pcalloc(cf->pool, sizeof(ngx_http_persona_geo_field_t));
+    if (field == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    p = value[2].data;
+    last = p + value[2].len;
+
+    colon = ngx_strlchr(p, last, ':');
+    ngx_str_null(&db);
+
+    if (colon != NULL) {
+        db.len = colon - p;
+        db.data = p;
+        p = colon + 1;
+    }
+
+    geo = pmcf->geo.elts;
+
+    for (i = 0; i < pmcf->geo.nelts; i++) {
+        if (geo[i]->name.len == db.len
+            && ngx_strncmp(geo[i]->name.data, db.data, db.len) == 0)
+        {
+            break;
+        }
+    }
+
+    if (i == pmcf->geo.nelts) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "no persona_geoip2 database%s%V defined before "
+                           "\"%V\"", db.len ? " named " : "", &db,
+                           &value[2]);
+        return NGX_CONF_ERROR;
+    }
+
+    field->db = i;
+
+    for (n = 0; p < last; n++) {
+        if (n == 7) {
+            return "has a field path deeper than 7";
+        }
+
+        dot = ngx_strlchr(p, last, '.');
+        if (dot == NULL) {
+            dot = last;
+        }
+
+        if (dot == p) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid field path \"%V\"", &value[2]);
+            return NGX_CONF_ERROR;
+        }
+
+        /* libmaxminddb wants NUL-terminated path components */
+
+        field->path[n] = (const char *) ngx_pnalloc(cf->pool, dot - p + 1);
+        if (field->path[n] == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        *ngx_cpymem((u_char *) field->path[n], p, dot - p) = '\0';
+
+        p = dot + 1;
+    }
+
+    if (n == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid field path \"%V\"", &value[2]);
+        return NGX_CONF_ERROR;
+    }
+
+    var = ngx_http_add_variable(cf, &name, NGX_HTTP_VAR_CHANGEABLE);
+    if (var == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    var->get_handler = ngx_http_persona_geo_variable;
+    var->data = (uintptr_t) field;
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_http_persona_geo_gen_t *
+ngx_http_persona_geo_load(ngx_http_persona_geo_t *geo, ngx_log_t *log,
+    ngx_uint_t level)
+{
+    int                          rc;
+    u_char                       proc[64], *buf;
+    ssize_t                      n, w;
+    ngx_fd_t                     fd, mfd;
+    ngx_file_info_t              fi;
+    ngx_http_persona_geo_gen_t  *gen;
+
+    gen = NULL;
+    buf = NULL;
+    mfd = NGX_INVALID_FILE;
+
+    fd = ngx_open_file(geo->path.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+
+    if (fd == NGX_INVALID_FILE) {
+        ngx_log_error(level, log, ngx_errno,
+                      ngx_open_file_n " \"%V\" failed", &geo->path);
+        return NULL;
+    }
+
+    if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR) {
+        ngx_log_error(level, log, ngx_errno,
+                      ngx_fd_info_n " \"%V\" failed", &geo->path);
+        goto failed;
+    }
+
+    geo->uniq = ngx_file_uniq(&fi);
+    geo->mtime = ngx_file_mtime(&fi);
+    geo->size = ngx_file_size(&fi);
+
+    mfd = memfd_create("persona-geoip2", MFD_CLOEXEC);
+
+    if (mfd == -1) {
+        ngx_log_error(level, log, ngx_errno, "memfd_create() failed");
+        goto failed;
+    }
+
+    buf = ngx_alloc(NGX_HTTP_PERSONA_GEO_COPY_BUF, log);
+    if (buf == NULL) {
+        goto failed;
+    }
+
+    for ( ;; ) {
+        n = read(fd, buf, NGX_HTTP_PERSONA_GEO_COPY_BUF);
+
+        if (n == -1) {
+            ngx_log_error(level, log, ngx_errno,
+                          "read() \"%V\" failed", &geo->path);
+            goto failed;
+        }
+
+        if (n == 0) {
+            break;
+        }
+
+        for (w = 0; w < n; /* void */) {
+            rc = write(mfd, buf + w, n - w);
+
+            if (rc == -1) {
+                ngx_log_error(level, log, ngx_errno,
+                              "write() to memory file failed");
+                goto failed;
+            }
+
+            w += rc;
+        }
+    }
+
+    gen = ngx_calloc(sizeof(ngx_http_persona_geo_gen_t), log);
+    if (gen == NULL) {
+        goto failed;
+    }
+
+    ngx_sprintf(proc, "/proc/self/fd/%d%Z", mfd);
+
+    rc = MMDB_open((char *) proc, MMDB_MODE_MMAP, &gen->mmdb);
+
+    if (rc != MMDB_SUCCESS) {
+        ngx_log_error(level, log, 0, "persona: geoip2 database \"%V\": %s",
+                      &geo->path, MMDB_strerror(rc));
+        ngx_free(gen);
+        gen = NULL;
+        goto failed;
+    }
+
+    if (ngx_http_persona_geo_verify(&gen->mmdb, log, level, &geo->path)
+        != NGX_OK)
+    {
+        MMDB_close(&gen->mmdb);
+        ngx_free(gen);
+        gen = NULL;
+        goto failed;
+    }
+
+    gen->refs = 1;
+
+failed:
+
+    ngx_free(buf);
+
+    if (mfd != NGX_INVALID_FILE) {
+        (void) close(mfd);
+    }
+
+    (void) ngx_close_file(fd);
+
+    return gen;
+}
+
+
+/*
+ * libmaxminddb trusts the file; Debian's 1.7.1 predates several fixes for
+ * corrupt files.  Every search node must point to a node or into the data
+ * section, and every data record pointed to must decode.  A bitmap over
+ * the data section checks each record once.
+ */
+
+static ngx_int_t
+ngx_http_persona_geo_verify(MMDB_s *mmdb, ngx_log_t *log, ngx_uint_t level,
+    ngx_str_t *path)
+{
+    int                    rc, k;
+    u_char                *seen;
+    uint8_t                type;
+    uint32_t               i, off;
+    ngx_int_t              ret;
+    MMDB_entry_s           entry;
+    MMDB_search_node_s     node;
+    MMDB_entry_data_list_s *list;
+
+    if (mmdb->metadata.binary_format_major_version != 2
+        || mmdb->metadata.node_count == 0
+        || (mmdb->metadata.ip_version != 4 && mmdb->metadata.ip_version != 6)
+        || mmdb->data_section_size == 0)
+    {
+        ngx_log_error(level, log, 0,
+                      "persona: geoip2 database \"%V\": unexpected metadata",
+                      path);
+        return NGX_ERROR;
+    }
+
+    seen = ngx_calloc(mmdb->data_section_size / 8 + 1, log);
+    if (seen == NULL) {
+        return NGX_ERROR;
+    }
+
+    ret = NGX_ERROR;
+
+    for (i = 0; i < mmdb->metadata.node_count; i++) {
+
+        rc = MMDB_read_node(mmdb, i, &node);
+
+        if (rc != MMDB_SUCCESS) {
+            ngx_log_error(level, log, 0,
+                          "persona: geoip2 database \"%V\": node %uD: %s",
+                          path, i, MMDB_strerror(rc));
+            goto done;
+        }
+
+        for (k = 0; k < 2; k++) {
+            type = k ? node.right_record_type : node.left_record_type;
+            entry = k ? node.right_record_entry : node.left_record_entry;
+
+            if (type == MMDB_RECORD_TYPE_INVALID) {
+                ngx_log_error(level, log, 0,
+                              "persona: geoip2 database \"%V\": node %uD "
+                              "points outside the file", path, i);
+                goto done;
+            }
+
+            if (type != MMDB_RECORD_TYPE_DATA) {
+                continue;
+            }
+
+            off = entry.offset;
+
+            if (off >= mmdb->data_section_size) {
+                ngx_log_error(level, log, 0,
+                              "persona: geoip2 database \"%V\": node %uD "
+                              "points outside the data section", path, i);
+                goto done;
+            }
+
+            if (seen[off / 8] & (1 << (off % 8))) {
+                continue;
+            }
+
+            seen[off / 8] |= 1 << (off % 8);
+
+            rc = MMDB_get_entry_data_list(&entry, &list);
+
+            if (rc != MMDB_SUCCESS) {
+                ngx_log_error(level, log, 0,
+                              "persona: geoip2 database \"%V\": record at "
+                              "%uD: %s", path, off, MMDB_strerror(rc));
+                goto done;
+            }
+
+            MMDB_free_entry_data_list(list);
+        }
+    }
+
+    ret = NGX_OK;
+
+done:
+
+    ngx_free(seen);
+
+    return ret;
+}
+
+
+static void
+ngx_http_persona_geo_release(ngx_http_persona_geo_gen_t *gen)
+{
+    if (--gen->refs == 0) {
+        MMDB_close(&gen->mmdb);
+        ngx_free(gen);
+    }
+}
+
+
+static void
+ngx_http_persona_geo_unref(void *data)
+{
+    ngx_http_persona_geo_release(data);
+}
+
+
+static void
+ngx_http_persona_geo_cleanup(void *data)
+{
+    ngx_http_persona_geo_t *geo = data;
+
+    if (geo->gen != NULL) {
+        ngx_http_persona_geo_release(geo->gen);
+        geo->gen = NULL;
+    }
+}
+
+
+ngx_int_t
+ngx_http_persona_geo_init_process(ngx_cycle_t *cycle)
+{
+    ngx_uint_t                     i;
+    ngx_http_persona_geo_t       **geo;
+    ngx_http_persona_main_conf_t  *pmcf;
+
+    pmcf = ngx_http_cycle_get_module_main_conf(cycle,
+                                               ngx_http_persona_module);
+    if (pmcf == NULL) {
+        return NGX_OK;
+    }
+
+    geo = pmcf->geo.elts;
+
+    for (i = 0; i < pmcf->geo.nelts; i++) {
+        if (geo[i]->interval == 0) {
+            continue;
+        }
+
+        geo[i]->log = cycle->log;
+        geo[i]->timer.handler = ngx_http_persona_geo_timer;
+        geo[i]->timer.data = geo[i];
+        geo[i]->timer.log = cycle->log;
+        geo[i]->timer.cancelable = 1;
+
+        ngx_add_timer(&geo[i]->timer, geo[i]->interval);
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * A stat() per interval, in a timer, never in a request.  A new file that
+ * fails to load is reported once and the old data stays.
+ */
+
+static void
+ngx_http_persona_geo_timer(ngx_event_t *ev)
+{
+    ngx_http_persona_geo_t *geo = ev->data;
+
+    ngx_file_info_t              fi;
+    ngx_http_persona_geo_t       fresh;
+    ngx_http_persona_geo_gen_t  *gen;
+
+    if (ngx_exiting || ngx_quit) {
+        return;
+    }
+
+    if (ngx_file_info(geo->path.data, &fi) != NGX_FILE_ERROR
+        && (ngx_file_uniq(&fi) != geo->uniq
+            || ngx_file_mtime(&fi) != geo->mtime
+            || ngx_file_size(&fi) != geo->size))
+    {
+        fresh = *geo;
+
+        gen = ngx_http_persona_geo_load(&fresh, geo->log, NGX_LOG_ERR);
+
+        if (gen != NULL) {
+            ngx_http_persona_geo_release(geo->gen);
+            geo->gen = gen;
+
+            ngx_log_error(NGX_LOG_NOTICE, geo->log, 0,
+                          "persona: geoip2 database \"%V\" reloaded",
+                          &geo->path);
+
+        } else {
+            ngx_log_error(NGX_LOG_ERR, geo->log, 0,
+                          "persona: geoip2 database \"%V\" not reloaded, "
+                          "the previous data stays in use", &geo->path);
+        }
+
+        geo->uniq = ngx_file_uniq(&fi);
+        geo->mtime = ngx_file_mtime(&fi);
+        geo->size = ngx_file_size(&fi);
+    }
+
+    ngx_add_timer(ev, geo->interval);
+}
+
+
+static ngx_http_persona_geo_result_t *
+ngx_http_persona_geo_lookup(ngx_http_request_t *r, ngx_uint_t db)
+{
+    int                             err;
+    ngx_pool_cleanup_t             *cln;
+    ngx_http_persona_ctx_t         *ctx;
+    MMDB_lookup_result_s            res;
+    ngx_http_persona_geo_t        **geo;
+    ngx_http_persona_main_conf_t   *pmcf;
+    ngx_http_persona_geo_result_t  *gr;
+
+    pmcf = ngx_http_get_module_main_conf(r, ngx_http_persona_module);
+
+    if (db >= pmcf->geo.nelts) {
+        return NULL;
+    }
+
+    ctx = ngx_http_persona_get_ctx(r);
+    if (ctx == NULL) {
+        return NULL;
+    }
+
+    if (ctx->geo == NULL) {
+        ctx->geo = ngx_pcalloc(r->main->pool, pmcf->geo.nelts
+                               * sizeof(ngx_http_persona_geo_result_t));
+        if (ctx->geo == NULL) {
+            return NULL;
+        }
+    }
+
+    gr = &((ngx_http_persona_geo_result_t *) ctx->geo)[db];
+
+    if (gr->done) {
+        return gr;
+    }
+
+    gr->done = 1;
+
+    geo = pmcf->geo.elts;
+
+    switch (r->connection->sockaddr->sa_family) {
+    case AF_INET:
+#if (NGX_HAVE_INET6)
+    case AF_INET6:
+#endif
+        break;
+    default:
+        return gr;
+    }
+
+    cln = ngx_pool_cleanup_add(r->main->pool, 0);
+    if (cln == NULL) {
+        return NULL;
+    }
+
+    gr->gen = geo[db]->gen;
+    gr->gen->refs++;
+
+    cln->handler = ngx_http_persona_geo_unref;
+    cln->data = gr->gen;
+
+    res = MMDB_lookup_sockaddr(&gr->gen->mmdb, r->connection->sockaddr, &err);
+
+    if (err != MMDB_SUCCESS) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "persona: geoip2 lookup failed: %s",
+                      MMDB_strerror(err));
+        return gr;
+    }
+
+    if (res.found_entry) {
+        gr->entry = res.entry;
+        gr->found = 1;
+    }
+
+    return gr;
+}
+
+
+static ngx_int_t
+ngx_http_persona_geo_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_http_persona_geo_field_t *field = (ngx_http_persona_geo_field_t *)
+                                          data;
+
+    u_char                         *p;
+    MMDB_entry_data_s               ed;
+    ngx_http_persona_geo_result_t  *gr;
+
+    gr = ngx_http_persona_geo_lookup(r, field->db);
+
+    if (gr == NULL || !gr->found) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    if (MMDB_aget_value(&gr->entry, &ed, field->path) != MMDB_SUCCESS
+        || !ed.has_data)
+    {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    switch (ed.type) {
+
+    case MMDB_DATA_TYPE_UTF8_STRING:
+        /* the generation stays mapped until the request ends */
+        v->data = (u_char *) ed.utf8_string;
+        v->len = ed.data_size;
+        break;
+
+    case MMDB_DATA_TYPE_DOUBLE:
+    case MMDB_DATA_TYPE_FLOAT:
+        p = ngx_pnalloc(r->pool, NGX_INT64_LEN + 8);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        v->data = p;
+        v->len = ngx_sprintf(p, "%.4f", ed.type == MMDB_DATA_TYPE_DOUBLE
+                                        ? ed.double_value
+                                        : (double) ed.float_value) - p;
+        break;
+
+    case MMDB_DATA_TYPE_UINT16:
+    case MMDB_DATA_TYPE_UINT32:
+    case MMDB_DATA_TYPE_INT32:
+    case MMDB_DATA_TYPE_UINT64:
+    case MMDB_DATA_TYPE_BOOLEAN:
+        p = ngx_pnalloc(r->pool, NGX_INT64_LEN);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        v->data = p;
+
+        switch (ed.type) {
+        case MMDB_DATA_TYPE_UINT16:
+            v->len = ngx_sprintf(p, "%uD", (uint32_t) ed.uint16) - p;
+            break;
+        case MMDB_DATA_TYPE_UINT32:
+            v->len = ngx_sprintf(p, "%uD", ed.uint32) - p;
+            break;
+        case MMDB_DATA_TYPE_INT32:
+            v->len = ngx_sprintf(p, "%D", ed.int32) - p;
+            break;
+        case MMDB_DATA_TYPE_UINT64:
+            v->len = ngx_sprintf(p, "%uL", ed.uint64) - p;
+            break;
+        default:
+            v->len = ngx_sprintf(p, "%d", ed.boolean ? 1 : 0) - p;
+        }
+
+        break;
+
+    default:
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+
+    return NGX_OK;
+}
+
+
+/* the visitor's time zone name, for local time */
+
+ngx_int_t
+ngx_http_persona_geo_timezone(ngx_http_request_t *r, ngx_str_t *tz)
+{
+    ngx_http_variable_value_t  v;
+
+    ngx_memzero(&v, sizeof(ngx_http_variable_value_t));
+
+    if (ngx_http_persona_geo_variable(r, &v,
+                                      (uintptr_t) &ngx_http_persona_geo_fields[4])
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    tz->len = v.not_found ? 0 : v.len;
+    tz->data = v.data;
+
+    return NGX_OK;
+}

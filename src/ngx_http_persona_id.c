@@ -1,0 +1,603 @@
+
+/*
+ * Copyright (C) ngx_http_persona_module authors
+ *
+ * Who the visitor is: the first non-empty persona_id variable, else the
+ * visitor cookie when it holds an id this module could have issued, else a
+ * new random 128-bit id sent back with Set-Cookie.  Without consent (or
+ * with Sec-GPC: 1) there is no id at all.
+ */
+
+
+#include "ngx_http_persona_module.h"
+
+#include <sys/random.h>
+
+
+static ngx_int_t ngx_http_persona_random_id(ngx_http_request_t *r,
+    ngx_str_t *id);
+static ngx_uint_t ngx_http_persona_valid_cookie_id(ngx_str_t *v);
+static ngx_int_t ngx_http_persona_cookie_attrs(ngx_conf_t *cf,
+    ngx_http_persona_cookie_t *cookie, ngx_str_t *domain, ngx_str_t *path,
+    ngx_str_t *samesite);
+static ngx_uint_t ngx_http_persona_cookie_token(ngx_str_t *s);
+
+
+#define NGX_HTTP_PERSONA_RANDOM_POOL  512
+
+
+/*
+ * Random bytes are drawn from the kernel in blocks to spare a system call
+ * per new visitor.  The pool is only ever filled by a worker, after fork,
+ * so no two processes share bytes.
+ */
+static u_char      ngx_http_persona_random[NGX_HTTP_PERSONA_RANDOM_POOL];
+static ngx_uint_t  ngx_http_persona_random_left;
+
+
+ngx_int_t
+ngx_http_persona_identify(ngx_http_request_t *r, ngx_http_persona_ctx_t *ctx)
+{
+    ngx_str_t                     *v, value;
+    ngx_uint_t                     i;
+    ngx_http_complex_value_t      *cv;
+    ngx_http_variable_value_t     *vv;
+    ngx_http_persona_loc_conf_t   *plcf;
+    ngx_http_persona_main_conf_t  *pmcf;
+
+    if (ctx->id_done) {
+        return NGX_OK;
+    }
+
+    ctx->id_done = 1;
+
+    r = r->main;
+
+    plcf = ngx_http_get_module_loc_conf(r, ngx_http_persona_module);
+    pmcf = ngx_http_get_module_main_conf(r, ngx_http_persona_module);
+
+    /* Global Privacy Control is a refusal whatever the consent says */
+
+    vv = ngx_http_get_indexed_variable(r, pmcf->gpc_index);
+
+    if (vv != NULL && !vv->not_found && vv->len == 1 && vv->data[0] == '1') {
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "persona: Sec-GPC, no id");
+        return NGX_OK;
+    }
+
+    if (plcf->consent != NULL) {
+        switch (ngx_http_persona_cond_eval(r, plcf->consent)) {
+
+        case 1:
+            break;
+
+        case 0:
+            ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                           "persona: no consent, no id");
+            return NGX_OK;
+
+        default:
+            return NGX_ERROR;
+        }
+    }
+
+    ctx->consent = 1;
+
+    if (plcf->ids != NULL) {
+        cv = plcf->ids->elts;
+
+        for (i = 0; i < plcf->ids->nelts; i++) {
+            if (ngx_http_complex_value(r, &cv[i], &value) != NGX_OK) {
+                return NGX_ERROR;
+            }
+
+            if (value.len == 0) {
+                continue;
+            }
+
+            if (value.len > NGX_HTTP_PERSONA_ID_MAX) {
+                ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                              "persona: id of %uz bytes ignored, "
+                              "longer than %d", value.len,
+                              NGX_HTTP_PERSONA_ID_MAX);
+                continue;
+            }
+
+            ctx->id = value;
+            return NGX_OK;
+        }
+    }
+
+    if (plcf->cookie == NULL) {
+        return NGX_OK;
+    }
+
+    vv = ngx_http_get_indexed_variable(r, plcf->cookie->index);
+
+    if (vv != NULL && !vv->not_found && vv->len) {
+        value.len = vv->len;
+        value.data = vv->data;
+
+        if (ngx_http_persona_valid_cookie_id(&value)) {
+            ctx->id = value;
+            return NGX_OK;
+        }
+
+        /* never reflect a value this module did not issue */
+
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "persona: invalid visitor cookie replaced");
+    }
+
+    v = &ctx->id;
+
+    if (ngx_http_persona_random_id(r, v) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ctx->id_new = 1;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_persona_random_id(ngx_http_request_t *r, ngx_str_t *id)
+{
+    u_char   *p;
+    ssize_t   n;
+
+    if (ngx_http_persona_random_left < 16) {
+        n = getrandom(ngx_http_persona_random, NGX_HTTP_PERSONA_RANDOM_POOL,
+                      GRND_NONBLOCK);
+
+        if (n != NGX_HTTP_PERSONA_RANDOM_POOL) {
+            ngx_log_error(NGX_LOG_ALERT, r->connection->log, ngx_errno,
+                          "persona: getrandom() failed");
+            return NGX_ERROR;
+        }
+
+        ngx_http_persona_random_left = NGX_HTTP_PERSONA_RANDOM_POOL;
+    }
+
+    id->data = ngx_pnalloc(r->pool, NGX_HTTP_PERSONA_RANDOM_ID_LEN);
+    if (id->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_http_persona_random + NGX_HTTP_PERSONA_RANDOM_POOL
+        - ngx_http_persona_random_left;
+
+    id->len = ngx_hex_dump(id->data, p, 16) - id->data;
+
+    /* used bytes are wiped so that they can never be handed out twice */
+
+    ngx_memzero(p, 16);
+    ngx_http_persona_random_left -= 16;
+
+    return NGX_OK;
+}
+
+
+static ngx_uint_t
+ngx_http_persona_valid_cookie_id(ngx_str_t *v)
+{
+    ngx_uint_t  i;
+
+    if (v->len != NGX_HTTP_PERSONA_RANDOM_ID_LEN) {
+        return 0;
+    }
+
+    for (i = 0; i < v->len; i++) {
+        if (!((v->data[i] >= '0' && v->data[i] <= '9')
+              || (v->data[i] >= 'a' && v->data[i] <= 'f')))
+        {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+ngx_int_t
+ngx_http_persona_set_cookie(ngx_http_request_t *r, ngx_http_persona_ctx_t *ctx)
+{
+    u_char                       *p;
+    size_t                        len;
+    ngx_uint_t                    secure;
+    ngx_table_elt_t              *h;
+    ngx_http_persona_cookie_t    *cookie;
+    ngx_http_persona_loc_conf_t  *plcf;
+
+    if (!ctx->id_new || ctx->cookie_sent) {
+        return NGX_OK;
+    }
+
+    plcf = ngx_http_get_module_loc_conf(r->main, ngx_http_persona_module);
+    cookie = plcf->cookie;
+
+    if (cookie == NULL) {
+        return NGX_OK;
+    }
+
+    ctx->cookie_sent = 1;
+
+    secure = (cookie->secure == NGX_HTTP_PERSONA_SECURE_ON);
+
+#if (NGX_HTTP_SSL)
+    if (cookie->secure == NGX_HTTP_PERSONA_SECURE_AUTO
+        && r->main->connection->ssl != NULL)
+    {
+        secure = 1;
+    }
+#endif
+
+    len = cookie->name.len + 1 + ctx->id.len + cookie->attrs.len
+          + (secure ? sizeof("; Secure") - 1 : 0);
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+    ngx_str_set(&h->key, "Set-Cookie");
+    h->value.data = p;
+
+    p = ngx_copy(p, cookie->name.data, cookie->name.len);
+    *p++ = '=';
+    p = ngx_copy(p, ctx->id.data, ctx->id.len);
+    p = ngx_copy(p, cookie->attrs.data, cookie->attrs.len);
+
+    if (secure) {
+        p = ngx_cpymem(p, "; Secure", sizeof("; Secure") - 1);
+    }
+
+    h->value.len = p - h->value.data;
+
+    return NGX_OK;
+}
+
+
+char *
+ngx_http_persona_id(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_persona_loc_conf_t *plcf = conf;
+
+    ngx_str_t                         *value;
+    ngx_uint_t                         i;
+    ngx_http_complex_value_t          *cv;
+    ngx_http_compile_complex_value_t   ccv;
+
+    if (plcf->ids != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (cf->args->nelts == 2 && ngx_strcmp(value[1].data, "off") == 0) {
+        plcf->ids = NULL;
+        return NGX_CONF_OK;
+    }
+
+    plcf->ids = ngx_array_create(cf->pool, cf->args->nelts - 1,
+                                 sizeof(ngx_http_complex_value_t));
+    if (plcf->ids == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        if (ngx_http_script_variables_count(&value[i]) == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "persona_id \"%V\" has no variable, every "
+                               "visitor would get the same id", &value[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        cv = ngx_array_push(plcf->ids);
+        if (cv == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
+
+        ccv.cf = cf;
+        ccv.value = &value[i];
+        ccv.complex_value = cv;
+
+        if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+char *
+ngx_http_persona_consent(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_persona_loc_conf_t *plcf = conf;
+
+    ngx_str_t  *value;
+
+    if (plcf->consent != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        plcf->consent = NULL;
+        return NGX_CONF_OK;
+    }
+
+    plcf->consent = ngx_http_persona_cond_compile(cf, &value[1]);
+    if (plcf->consent == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+char *
+ngx_http_persona_cookie(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_persona_loc_conf_t *plcf = conf;
+
+    ngx_str_t                  *value, s, domain, path, samesite;
+    ngx_uint_t                  i;
+    ngx_http_persona_cookie_t  *cookie;
+
+    if (plcf->cookie != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        if (cf->args->nelts != 2) {
+            return "takes no parameters after \"off\"";
+        }
+
+        plcf->cookie = NULL;
+        return NGX_CONF_OK;
+    }
+
+    cookie = ngx_http_persona_default_cookie(cf, &value[1]);
+    if (cookie == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_str_null(&domain);
+    ngx_str_set(&path, "/");
+    ngx_str_set(&samesite, "Lax");
+
+    for (i = 2; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "max_age=", 8) == 0) {
+            s.len = value[i].len - 8;
+            s.data = value[i].data + 8;
+
+            cookie->max_age = ngx_parse_time(&s, 1);
+            if (cookie->max_age == (time_t) NGX_ERROR) {
+                goto invalid;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "domain=", 7) == 0) {
+            domain.len = value[i].len - 7;
+            domain.data = value[i].data + 7;
+
+            if (domain.len == 0 || !ngx_http_persona_cookie_token(&domain)) {
+                goto invalid;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "path=", 5) == 0) {
+            path.len = value[i].len - 5;
+            path.data = value[i].data + 5;
+
+            if (path.len == 0 || path.data[0] != '/'
+                || ngx_strlchr(path.data, path.data + path.len, ';') != NULL
+                || !ngx_http_persona_cookie_token(&path))
+            {
+                goto invalid;
+            }
+
+            continue;
+        }
+
+        if (ngx_strcmp(value[i].data, "samesite=strict") == 0) {
+            ngx_str_set(&samesite, "Strict");
+            continue;
+        }
+
+        if (ngx_strcmp(value[i].data, "samesite=lax") == 0) {
+            ngx_str_set(&samesite, "Lax");
+            continue;
+        }
+
+        if (ngx_strcmp(value[i].data, "samesite=none") == 0) {
+            ngx_str_set(&samesite, "None");
+            continue;
+        }
+
+        if (ngx_strcmp(value[i].data, "secure=on") == 0) {
+            cookie->secure = NGX_HTTP_PERSONA_SECURE_ON;
+            continue;
+        }
+
+        if (ngx_strcmp(value[i].data, "secure=off") == 0) {
+            cookie->secure = NGX_HTTP_PERSONA_SECURE_OFF;
+            continue;
+        }
+
+        if (ngx_strcmp(value[i].data, "secure=auto") == 0) {
+            cookie->secure = NGX_HTTP_PERSONA_SECURE_AUTO;
+            continue;
+        }
+
+        goto invalid;
+    }
+
+    if (ngx_strcmp(samesite.data, "None") == 0
+        && cookie->secure != NGX_HTTP_PERSONA_SECURE_ON)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"samesite=none\" requires \"secure=on\", "
+                           "browsers drop such cookies otherwise");
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_http_persona_cookie_attrs(cf, cookie, &domain, &path, &samesite)
+        != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    plcf->cookie = cookie;
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid parameter \"%V\"", &value[i]);
+
+    return NGX_CONF_ERROR;
+}
+
+
+ngx_http_persona_cookie_t *
+ngx_http_persona_default_cookie(ngx_conf_t *cf, ngx_str_t *name)
+{
+    ngx_str_t                   var, path, samesite;
+    ngx_http_persona_cookie_t  *cookie;
+
+    if (name->len == 0 || !ngx_http_persona_cookie_token(name)
+        || ngx_strlchr(name->data, name->data + name->len, '=') != NULL
+        || ngx_strlchr(name->data, name->data + name->len, '/') != NULL)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid cookie name \"%V\"", name);
+        return NULL;
+    }
+
+    cookie = ngx_pcalloc(cf->pool, sizeof(ngx_http_persona_cookie_t));
+    if (cookie == NULL) {
+        return NULL;
+    }
+
+    cookie->name = *name;
+    cookie->max_age = 365 * 86400;
+    cookie->secure = NGX_HTTP_PERSONA_SECURE_AUTO;
+
+    var.len = sizeof("cookie_") - 1 + name->len;
+    var.data = ngx_pnalloc(cf->pool, var.len);
+    if (var.data == NULL) {
+        return NULL;
+    }
+
+    ngx_memcpy(ngx_cpymem(var.data, "cookie_", 7), name->data, name->len);
+
+    cookie->index = ngx_http_get_variable_index(cf, &var);
+    if (cookie->index == NGX_ERROR) {
+        return NULL;
+    }
+
+    ngx_str_set(&path, "/");
+    ngx_str_set(&samesite, "Lax");
+
+    if (ngx_http_persona_cookie_attrs(cf, cookie, NULL, &path, &samesite)
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
+    return cookie;
+}
+
+
+/* the attributes are fixed per configuration, so they are built once */
+
+static ngx_int_t
+ngx_http_persona_cookie_attrs(ngx_conf_t *cf,
+    ngx_http_persona_cookie_t *cookie, ngx_str_t *domain, ngx_str_t *path,
+    ngx_str_t *samesite)
+{
+    u_char  *p;
+    size_t   len;
+
+    len = sizeof("; Max-Age=") - 1 + NGX_TIME_T_LEN
+          + sizeof("; Path=") - 1 + path->len
+          + sizeof("; HttpOnly; SameSite=") - 1 + samesite->len;
+
+    if (domain != NULL && domain->len) {
+        len += sizeof("; Domain=") - 1 + domain->len;
+    }
+
+    p = ngx_pnalloc(cf->pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    cookie->attrs.data = p;
+
+    if (cookie->max_age) {
+        p = ngx_sprintf(p, "; Max-Age=%T", cookie->max_age);
+    }
+
+    if (domain != NULL && domain->len) {
+        p = ngx_sprintf(p, "; Domain=%V", domain);
+    }
+
+    p = ngx_sprintf(p, "; Path=%V; HttpOnly; SameSite=%V", path, samesite);
+
+    cookie->attrs.len = p - cookie->attrs.data;
+
+    return NGX_OK;
+}
+
+
+/* RFC 6265 token characters: visible ASCII without separators */
+
+static ngx_uint_t
+ngx_http_persona_cookie_token(ngx_str_t *s)
+{
+    u_char      c;
+    ngx_uint_t  i;
+
+    for (i = 0; i < s->len; i++) {
+        c = s->data[i];
+
+        if (c <= 0x20 || c >= 0x7f) {
+            return 0;
+        }
+
+        switch (c) {
+        case '(': case ')': case '<': case '>': case '@': case ',':
+        case ';': case ':': case '\\': case '"': case '[':
+        case ']': case '?': case '{': case '}':
+            return 0;
+        }
+    }
+
+    return 1;
+}

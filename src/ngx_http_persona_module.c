@@ -1,0 +1,479 @@
+
+/*
+ * Copyright (C) ngx_http_persona_module authors
+ *
+ * Module definition: directives, configuration create/merge, and the
+ * request context that survives internal redirects.
+ */
+
+
+#include "ngx_http_persona_module.h"
+
+#include "persona_channel.h"
+
+
+static ngx_int_t ngx_http_persona_preconfiguration(ngx_conf_t *cf);
+static ngx_int_t ngx_http_persona_postconfiguration(ngx_conf_t *cf);
+static void *ngx_http_persona_create_main_conf(ngx_conf_t *cf);
+static char *ngx_http_persona_init_main_conf(ngx_conf_t *cf, void *conf);
+static void *ngx_http_persona_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_persona_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static void ngx_http_persona_ctx_cleanup(void *data);
+static ngx_int_t ngx_http_persona_init_process(ngx_cycle_t *cycle);
+static void ngx_http_persona_exit_process(ngx_cycle_t *cycle);
+
+
+static ngx_conf_enum_t  ngx_http_persona_cache[] = {
+    { ngx_string("private"), NGX_HTTP_PERSONA_CACHE_PRIVATE },
+    { ngx_string("vary"), NGX_HTTP_PERSONA_CACHE_VARY },
+    { ngx_string("none"), NGX_HTTP_PERSONA_CACHE_NONE },
+    { ngx_null_string, 0 }
+};
+
+
+static ngx_command_t  ngx_http_persona_commands[] = {
+
+    { ngx_string("persona"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_persona_loc_conf_t, enable),
+      NULL },
+
+    { ngx_string("persona_id"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_persona_id,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("persona_cookie"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_persona_cookie,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("persona_consent"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_persona_consent,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("persona_experiment"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_BLOCK|NGX_CONF_TAKE1,
+      ngx_http_persona_experiment_block,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("persona_segment"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE2,
+      ngx_http_persona_segment,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("persona_geoip2"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_persona_geoip2,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("persona_geoip2_variable"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE2,
+      ngx_http_persona_geoip2_variable,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("persona_timezones"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_persona_main_conf_t, zones_dir),
+      NULL },
+
+    { ngx_string("persona_channel_rule"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE3,
+      ngx_http_persona_channel_rule,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("persona_time"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_set_complex_value_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_persona_loc_conf_t, time),
+      NULL },
+
+    { ngx_string("persona_segments_db"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE12,
+      ngx_http_persona_segments_db,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("persona_content"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_BLOCK|NGX_CONF_TAKE1,
+      ngx_http_persona_content_block,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("persona_slot"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE2,
+      ngx_http_persona_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("persona_types"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_types_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_persona_loc_conf_t, types_keys),
+      &ngx_http_html_default_types[0] },
+
+    { ngx_string("persona_cache"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_persona_loc_conf_t, cache),
+      &ngx_http_persona_cache },
+
+    { ngx_string("persona_conversion"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS|NGX_CONF_TAKE1,
+      ngx_http_persona_conversion,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("persona_slot_buffer_size"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_persona_loc_conf_t, hold),
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_http_persona_module_ctx = {
+    ngx_http_persona_preconfiguration,     /* preconfiguration */
+    ngx_http_persona_postconfiguration,    /* postconfiguration */
+
+    ngx_http_persona_create_main_conf,     /* create main configuration */
+    ngx_http_persona_init_main_conf,       /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    ngx_http_persona_create_loc_conf,      /* create location configuration */
+    ngx_http_persona_merge_loc_conf        /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_persona_module = {
+    NGX_MODULE_V1,
+    &ngx_http_persona_module_ctx,          /* module context */
+    ngx_http_persona_commands,             /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    ngx_http_persona_init_process,         /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    ngx_http_persona_exit_process,         /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+static ngx_str_t  ngx_http_persona_gpc = ngx_string("http_sec_gpc");
+
+
+static ngx_int_t
+ngx_http_persona_preconfiguration(ngx_conf_t *cf)
+{
+    return ngx_http_persona_add_variables(cf);
+}
+
+
+static ngx_int_t
+ngx_http_persona_postconfiguration(ngx_conf_t *cf)
+{
+    return ngx_http_persona_filter_init(cf);
+}
+
+
+static ngx_int_t
+ngx_http_persona_init_process(ngx_cycle_t *cycle)
+{
+    if (ngx_http_persona_geo_init_process(cycle) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_persona_crm_init_process(cycle);
+}
+
+
+static void
+ngx_http_persona_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_http_persona_crm_exit_process(cycle);
+}
+
+
+static void *
+ngx_http_persona_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_http_persona_main_conf_t  *pmcf;
+
+    pmcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_persona_main_conf_t));
+    if (pmcf == NULL) {
+        return NULL;
+    }
+
+    if (ngx_array_init(&pmcf->experiments, cf->pool, 4,
+                       sizeof(ngx_http_persona_experiment_t))
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
+    if (ngx_array_init(&pmcf->segments, cf->pool, 4,
+                       sizeof(ngx_http_persona_segment_t))
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
+    if (ngx_array_init(&pmcf->geo, cf->pool, 2,
+                       sizeof(ngx_http_persona_geo_t *))
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
+    if (ngx_array_init(&pmcf->channel_rules, cf->pool, 4,
+                       sizeof(persona_channel_rule_t))
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
+    if (ngx_array_init(&pmcf->sets, cf->pool, 4,
+                       sizeof(ngx_http_persona_content_set_t))
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
+    return pmcf;
+}
+
+
+static char *
+ngx_http_persona_init_main_conf(ngx_conf_t *cf, void *conf)
+{
+    ngx_http_persona_main_conf_t *pmcf = conf;
+
+    pmcf->gpc_index = ngx_http_get_variable_index(cf, &ngx_http_persona_gpc);
+    if (pmcf->gpc_index == NGX_ERROR) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_http_persona_segments_check(cf, pmcf) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_http_persona_context_init(cf, pmcf) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_http_persona_event_init(cf, pmcf) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static void *
+ngx_http_persona_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_http_persona_loc_conf_t  *plcf;
+
+    plcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_persona_loc_conf_t));
+    if (plcf == NULL) {
+        return NULL;
+    }
+
+    plcf->enable = NGX_CONF_UNSET;
+    plcf->ids = NGX_CONF_UNSET_PTR;
+    plcf->cookie = NGX_CONF_UNSET_PTR;
+    plcf->consent = NGX_CONF_UNSET_PTR;
+    plcf->time = NGX_CONF_UNSET_PTR;
+    plcf->goals = NGX_CONF_UNSET_PTR;
+    plcf->slots = NGX_CONF_UNSET_PTR;
+    plcf->cache = NGX_CONF_UNSET_UINT;
+    plcf->hold = NGX_CONF_UNSET_SIZE;
+
+    return plcf;
+}
+
+
+static char *
+ngx_http_persona_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_http_persona_loc_conf_t *prev = parent;
+    ngx_http_persona_loc_conf_t *conf = child;
+
+    static ngx_str_t  name = ngx_string("persona");
+
+    ngx_conf_merge_value(conf->enable, prev->enable, 0);
+    ngx_conf_merge_ptr_value(conf->ids, prev->ids, NULL);
+    ngx_conf_merge_ptr_value(conf->consent, prev->consent, NULL);
+    ngx_conf_merge_ptr_value(conf->time, prev->time, NULL);
+    ngx_conf_merge_ptr_value(conf->goals, prev->goals, NULL);
+    ngx_conf_merge_ptr_value(conf->slots, prev->slots, NULL);
+    ngx_conf_merge_uint_value(conf->cache, prev->cache,
+                              NGX_HTTP_PERSONA_CACHE_PRIVATE);
+    ngx_conf_merge_size_value(conf->hold, prev->hold, 16 * 1024);
+
+    if (ngx_http_merge_types(cf, &conf->types_keys, &conf->types,
+                             &prev->types_keys, &prev->types,
+                             ngx_http_html_default_types)
+        != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->slots != NULL
+        && ngx_http_persona_resolve_slots(cf, conf->slots) != NGX_CONF_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->cookie == NGX_CONF_UNSET_PTR) {
+
+        if (prev->cookie != NGX_CONF_UNSET_PTR) {
+            conf->cookie = prev->cookie;
+
+        } else {
+            /* the default, "persona_cookie persona;" */
+
+            conf->cookie = ngx_http_persona_default_cookie(cf, &name);
+            if (conf->cookie == NULL) {
+                return NGX_CONF_ERROR;
+            }
+
+            prev->cookie = conf->cookie;
+        }
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * nginx zeroes r->ctx on an internal redirect; the pool cleanup entry
+ * registered with the context outlives it, so the context is found again
+ * there (the same technique as the realip module).
+ */
+
+ngx_http_persona_ctx_t *
+ngx_http_persona_find_ctx(ngx_http_request_t *r)
+{
+    ngx_pool_cleanup_t      *cln;
+    ngx_http_persona_ctx_t  *ctx;
+
+    r = r->main;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_persona_module);
+
+    if (ctx != NULL || !r->internal) {
+        return ctx;
+    }
+
+    for (cln = r->pool->cleanup; cln; cln = cln->next) {
+        if (cln->handler == ngx_http_persona_ctx_cleanup) {
+            ctx = cln->data;
+            ngx_http_set_ctx(r, ctx, ngx_http_persona_module);
+            return ctx;
+        }
+    }
+
+    return NULL;
+}
+
+
+ngx_http_persona_ctx_t *
+ngx_http_persona_get_ctx(ngx_http_request_t *r)
+{
+    ngx_uint_t                     i, n, ns;
+    ngx_pool_cleanup_t            *cln;
+    ngx_http_persona_ctx_t        *ctx;
+    ngx_http_persona_main_conf_t  *pmcf;
+
+    ctx = ngx_http_persona_find_ctx(r);
+    if (ctx != NULL) {
+        return ctx;
+    }
+
+    r = r->main;
+
+    pmcf = ngx_http_get_module_main_conf(r, ngx_http_persona_module);
+    n = pmcf->experiments.nelts;
+    ns = pmcf->segments.nelts;
+
+    cln = ngx_pool_cleanup_add(r->pool, sizeof(ngx_http_persona_ctx_t)
+                                        + n * sizeof(ngx_int_t) + n + ns);
+    if (cln == NULL) {
+        return NULL;
+    }
+
+    ctx = cln->data;
+    ngx_memzero(ctx, sizeof(ngx_http_persona_ctx_t));
+
+    ctx->assign = (ngx_int_t *) (ctx + 1);
+    ctx->exposed = (u_char *) (ctx->assign + n);
+
+    for (i = 0; i < n; i++) {
+        ctx->assign[i] = NGX_HTTP_PERSONA_UNKNOWN;
+    }
+
+    ctx->segments = ctx->exposed + n;
+
+    ngx_memzero(ctx->exposed, n + ns);
+
+    cln->handler = ngx_http_persona_ctx_cleanup;
+
+    ngx_http_set_ctx(r, ctx, ngx_http_persona_module);
+
+    return ctx;
+}
+
+
+static void
+ngx_http_persona_ctx_cleanup(void *data)
+{
+    /* nothing to free: the context lives in the request pool */
+}
+
+
+ngx_int_t
+ngx_http_persona_parse_percent(ngx_str_t *value)
+{
+    ngx_int_t  bp;
+
+    bp = persona_hash_parse_percent(value->data, value->len);
+
+    return (bp < 0) ? NGX_ERROR : bp;
+}
