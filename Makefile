@@ -31,7 +31,7 @@ FUZZ_BIN  := $(patsubst t/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
 
 PROVE_JOBS ?= 2
 
-.PHONY: all build deps-build deps-test unit fuzz-replay fuzz integration \
+.PHONY: FORCE all build deps-build deps-test unit fuzz-replay fuzz integration \
         test demo bench clean
 
 all: build
@@ -46,7 +46,15 @@ build: deps-build $(MODULE)
 
 # nginx's configure runs once per change of the module's "config" file;
 # after that only the module's own objects are rebuilt.
-$(NGX_BUILD)/Makefile: config
+# the module's sources are listed when nginx is configured: a new or
+# removed file means configuring again
+$(BUILD)/srclist: FORCE
+	@mkdir -p $(BUILD)
+	@echo "$(GLUE_SRC) $(GLUE_HDR) $(CORE_SRC) $(CORE_HDR)" > $@.new
+	@cmp -s $@.new $@ || mv $@.new $@
+	@rm -f $@.new
+
+$(NGX_BUILD)/Makefile: config $(BUILD)/srclist
 	rm -rf $(NGX_BUILD)
 	mkdir -p $(BUILD)
 	cp -r $(NGX_SRC) $(NGX_BUILD)
