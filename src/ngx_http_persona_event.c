@@ -715,14 +715,12 @@ ngx_http_persona_conversion_event(ngx_http_request_t *r, ngx_str_t *args)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    /* a beacon never creates a visitor: there is nothing to join it to */
+
+    ctx->no_new_id = 1;
+
     if (ngx_http_persona_identify(r, ctx) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    if (ctx->id_new) {
-        /* a beacon never creates a visitor: nothing to join it to */
-        ctx->id_new = 0;
-        ngx_str_null(&ctx->id);
     }
 
     if (ctx->id.len == 0) {

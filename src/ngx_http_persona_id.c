@@ -21,6 +21,8 @@ static ngx_int_t ngx_http_persona_cookie_attrs(ngx_conf_t *cf,
     ngx_http_persona_cookie_t *cookie, ngx_str_t *domain, ngx_str_t *path,
     ngx_str_t *samesite);
 static ngx_uint_t ngx_http_persona_cookie_token(ngx_str_t *s);
+static ngx_uint_t ngx_http_persona_cookie_present(ngx_http_request_t *r,
+    ngx_http_persona_ctx_t *ctx);
 
 
 #define NGX_HTTP_PERSONA_RANDOM_POOL  512
@@ -130,6 +132,10 @@ ngx_http_persona_identify(ngx_http_request_t *r, ngx_http_persona_ctx_t *ctx)
                        "persona: invalid visitor cookie replaced");
     }
 
+    if (ctx->no_new_id) {
+        return NGX_OK;
+    }
+
     v = &ctx->id;
 
     if (ngx_http_persona_random_id(r, v) != NGX_OK) {
@@ -138,7 +144,9 @@ ngx_http_persona_identify(ngx_http_request_t *r, ngx_http_persona_ctx_t *ctx)
 
     ctx->id_new = 1;
 
-    return NGX_OK;
+    /* now, for ids first needed after the header filter (add_header) */
+
+    return ngx_http_persona_set_cookie(r, ctx);
 }
 
 
@@ -211,11 +219,15 @@ ngx_http_persona_set_cookie(ngx_http_request_t *r, ngx_http_persona_ctx_t *ctx)
     ngx_http_persona_cookie_t    *cookie;
     ngx_http_persona_loc_conf_t  *plcf;
 
-    if (!ctx->id_new || ctx->cookie_sent) {
+    r = r->main;
+
+    if (!ctx->id_new || r->header_sent
+        || (ctx->cookie_sent && ngx_http_persona_cookie_present(r, ctx)))
+    {
         return NGX_OK;
     }
 
-    plcf = ngx_http_get_module_loc_conf(r->main, ngx_http_persona_module);
+    plcf = ngx_http_get_module_loc_conf(r, ngx_http_persona_module);
     cookie = plcf->cookie;
 
     if (cookie == NULL) {
@@ -265,7 +277,41 @@ ngx_http_persona_set_cookie(ngx_http_request_t *r, ngx_http_persona_ctx_t *ctx)
 
     h->value.len = p - h->value.data;
 
+    ctx->cookie_header = h;
+
     return NGX_OK;
+}
+
+
+/* error pages may drop the headers set so far */
+
+static ngx_uint_t
+ngx_http_persona_cookie_present(ngx_http_request_t *r,
+    ngx_http_persona_ctx_t *ctx)
+{
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    part = &r->headers_out.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                return 0;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (&h[i] == ctx->cookie_header) {
+            return h[i].hash != 0;
+        }
+    }
 }
 
 

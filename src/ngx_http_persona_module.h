@@ -178,6 +178,7 @@ typedef struct {
     u_char                     *segments;   /* per segment: state */
     ngx_str_t                   crm;        /* CRM segments, "a,b" */
     ngx_str_t                   conversion; /* the conversion event */
+    ngx_table_elt_t            *cookie_header;
     void                       *filter;     /* body filter state */
     void                       *geo;        /* lookup per database */
 
@@ -186,6 +187,7 @@ typedef struct {
     unsigned                    consent:1;
     unsigned                    cookie_sent:1;
     unsigned                    crm_done:1;
+    unsigned                    no_new_id:1;
 } ngx_http_persona_ctx_t;
 
 
