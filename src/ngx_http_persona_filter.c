@@ -681,7 +681,11 @@ ngx_http_persona_hold(ngx_http_persona_filter_ctx_t *f, const u_char *p,
 
     b = f->hold;
 
-    if ((size_t) (b->end - b->last) >= len) {
+    /* the buffer may be a larger one reused: the limit is the setting */
+
+    if ((size_t) (b->last - b->pos) + len <= f->plcf->hold
+        && (size_t) (b->end - b->last) >= len)
+    {
         b->last = ngx_cpymem(b->last, p, len);
         return NGX_OK;
     }
