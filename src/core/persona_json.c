@@ -199,9 +199,10 @@ persona_html_escape_len(const unsigned char *p, size_t len)
 
     for (i = 0; i < len; i++) {
         switch (p[i]) {
-        case '&': out += 4; break;
-        case '<': case '>': out += 3; break;
-        case '"': case '\'': out += 4; break;
+        case '&': out += 4; break;         /* &amp; */
+        case '<': case '>': out += 3; break;  /* &lt; &gt; */
+        case '"': out += 5; break;          /* &quot; */
+        case '\'': out += 4; break;         /* &#39; */
         }
     }
 
