@@ -19,7 +19,8 @@ GLUE_HDR  := $(wildcard src/*.h)
 
 CC        ?= cc
 CFLAGS_UNIT := -std=gnu99 -O1 -g -Wall -Wextra -Werror -Wno-unused-parameter \
-               -fsanitize=address,undefined -fno-omit-frame-pointer \
+               -fsanitize=address,undefined -fno-sanitize-recover=all \
+               -fno-omit-frame-pointer \
                -Isrc/core
 UNIT_SRC  := $(wildcard t/unit/test_*.c)
 UNIT_BIN  := $(patsubst t/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRC))
@@ -78,7 +79,7 @@ unit: deps-test $(UNIT_BIN)
 # libFuzzer targets: t/fuzz/fuzz_NAME.c, seeds in t/fuzz/corpus/NAME/.
 $(BUILD)/fuzz/%: t/fuzz/%.c $(CORE_SRC) $(CORE_HDR)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address,undefined -Isrc/core \
+	$(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Isrc/core \
 	    -o $@ $< $(CORE_SRC) -lm
 
 # The default suite replays the seed corpora (seconds); "make fuzz" explores.

@@ -289,10 +289,21 @@ ngx_http_persona_event_len(ngx_http_persona_event_t *ev)
 }
 
 
+/* ,"key":"value" with the value already escaped */
+
 static u_char *
 ngx_http_persona_json_str(u_char *p, const char *key, ngx_str_t *s)
 {
-    return ngx_sprintf(p, ",\"%s\":\"%V\"", key, s);
+    *p++ = ',';
+    *p++ = '"';
+    p = ngx_cpymem(p, key, ngx_strlen(key));
+    *p++ = '"';
+    *p++ = ':';
+    *p++ = '"';
+    p = ngx_cpymem(p, s->data, s->len);
+    *p++ = '"';
+
+    return p;
 }
 
 
@@ -301,7 +312,8 @@ ngx_http_persona_json_str(u_char *p, const char *key, ngx_str_t *s)
 static u_char *
 ngx_http_persona_event_write(u_char *p, ngx_http_persona_event_t *ev)
 {
-    p = ngx_sprintf(p, ",\"segments\":%V", &ev->segments);
+    p = ngx_cpymem(p, ",\"segments\":", sizeof(",\"segments\":") - 1);
+    p = ngx_cpymem(p, ev->segments.data, ev->segments.len);
     p = ngx_http_persona_json_str(p, "country", &ev->country);
     p = ngx_http_persona_json_str(p, "device", &ev->device);
     p = ngx_http_persona_json_str(p, "channel", &ev->channel);
@@ -359,6 +371,14 @@ ngx_http_persona_exposures_variable(ngx_http_request_t *r,
         return NGX_OK;
     }
 
+    /* log formats read a variable twice (length, then value) */
+
+    if (ctx->exposures_n == n) {
+        v->len = ctx->exposures.len;
+        v->data = ctx->exposures.data;
+        return NGX_OK;
+    }
+
     if (ngx_http_persona_event_common(r, ctx, &ev) != NGX_OK) {
         return NGX_ERROR;
     }
@@ -387,15 +407,21 @@ ngx_http_persona_exposures_variable(ngx_http_request_t *r,
 
         /* names are restricted at configuration: no escaping needed */
 
-        p = ngx_sprintf(p, "{\"ts\":\"%V\",\"event\":\"exposure\","
-                        "\"id\":\"%V\",\"experiment\":\"%V\","
-                        "\"variant\":\"%V\"",
-                        &ev.ts, &ev.id, &exp[i].name, &var[k].name);
-
+        p = ngx_cpymem(p, "{\"ts\":\"", sizeof("{\"ts\":\"") - 1);
+        p = ngx_cpymem(p, ev.ts.data, ev.ts.len);
+        p = ngx_cpymem(p, "\",\"event\":\"exposure\",\"id\":\"",
+                       sizeof("\",\"event\":\"exposure\",\"id\":\"") - 1);
+        p = ngx_cpymem(p, ev.id.data, ev.id.len);
+        p = ngx_http_persona_json_str(p, "experiment", &exp[i].name);
+        p = ngx_http_persona_json_str(p, "variant", &var[k].name);
         p = ngx_http_persona_event_write(p, &ev);
     }
 
     v->len = p - v->data;
+
+    ctx->exposures.len = v->len;
+    ctx->exposures.data = v->data;
+    ctx->exposures_n = n;
 
     return NGX_OK;
 }

@@ -178,6 +178,8 @@ typedef struct {
     u_char                     *segments;   /* per segment: state */
     ngx_str_t                   crm;        /* CRM segments, "a,b" */
     ngx_str_t                   conversion; /* the conversion event */
+    ngx_str_t                   exposures;  /* $persona_exposures */
+    ngx_uint_t                  exposures_n;
     ngx_table_elt_t            *cookie_header;
     void                       *filter;     /* body filter state */
     void                       *geo;        /* lookup per database */

@@ -3,11 +3,12 @@
  * Copyright (C) ngx_http_persona_module authors
  *
  * The slot marker scanner (rules in persona_scan.h).  Text is skipped with
- * memchr() to the next '<'; almost every '<' of a page is rejected at its
- * second byte.  Unchanged runs are reported as one event, so a page
- * without markers costs one callback per chunk.
+ * memchr() to the next "<!"; unchanged runs are reported as one event, so
+ * a page without markers costs one callback per chunk.
  */
 
+
+#define _GNU_SOURCE             /* memrchr() */
 
 #include <string.h>
 
@@ -161,44 +162,49 @@ persona_scan_marker(persona_scan_t *s, persona_scan_marker_t *m,
 }
 
 
-/* scans a run of bytes; a possible marker cut by its end is held */
+/*
+ * Scans a run of bytes; a possible marker cut by its end is held.  A
+ * marker starts with "<!": the run is searched for '!', which is rare in
+ * HTML, rather than for '<', which starts every tag.
+ */
 
 static int
 persona_scan_run(persona_scan_t *s, const unsigned char *p, size_t len,
     persona_scan_handler_pt h, void *data)
 {
     int                     rc;
-    const unsigned char    *q, *end, *run, *lt;
+    size_t                  tail;
+    const unsigned char    *q, *end, *run, *lt, *bang;
     persona_scan_marker_t   m;
 
-    q = p;
+    q = p + 1;
     run = p;
     end = p + len;
 
     while (q < end) {
-        lt = memchr(q, '<', end - q);
+        bang = memchr(q, '!', end - q);
 
-        if (lt == NULL) {
+        if (bang == NULL) {
             break;
         }
 
-        rc = persona_scan_match(lt, end - lt, &m);
+        q = bang + 1;
 
-        if (rc == PERSONA_SCAN_NO) {
-            q = lt + 1;
+        if (bang[-1] != '<') {
             continue;
         }
 
-        rc = (rc == PERSONA_SCAN_MATCH) ? 1 : 0;
+        lt = bang - 1;
+
+        rc = persona_scan_match(lt, end - lt, &m);
+
+        if (rc != PERSONA_SCAN_MATCH) {
+            /* a partial marker can only end the run: the tail check */
+            continue;
+        }
 
         if (persona_scan_emit(s, run, lt - run, h, data) != 0) {
             return -1;
-        }
-
-        if (rc == 0) {
-            memcpy(s->hold, lt, end - lt);
-            s->nhold = end - lt;
-            return 0;
         }
 
         rc = persona_scan_marker(s, &m, lt, h, data);
@@ -206,8 +212,34 @@ persona_scan_run(persona_scan_t *s, const unsigned char *p, size_t len,
             return rc;
         }
 
-        q = lt + m.len;
-        run = q;
+        run = lt + m.len;
+        q = run + 1;
+    }
+
+    /*
+     * Only the last '<' of the run can start a marker that the run cuts:
+     * a marker has no other '<'.
+     */
+
+    tail = (size_t) (end - run);
+
+    if (tail > PERSONA_SCAN_MARKER_MAX) {
+        tail = PERSONA_SCAN_MARKER_MAX;
+    }
+
+    lt = memrchr(end - tail, '<', tail);
+
+    if (lt != NULL
+        && persona_scan_match(lt, end - lt, &m) == PERSONA_SCAN_PARTIAL)
+    {
+        if (persona_scan_emit(s, run, lt - run, h, data) != 0) {
+            return -1;
+        }
+
+        memcpy(s->hold, lt, end - lt);
+        s->nhold = end - lt;
+
+        return 0;
     }
 
     return persona_scan_emit(s, run, end - run, h, data);

@@ -194,11 +194,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     reference(data, size, &ref);
 
-    if (whole.n != part.n || memcmp(whole.out, part.out, whole.n) != 0) {
+    if (whole.n != part.n
+        || (whole.n && memcmp(whole.out, part.out, whole.n) != 0))
+    {
         abort();
     }
 
-    if (whole.n != ref.n || memcmp(whole.out, ref.out, whole.n) != 0) {
+    if (whole.n != ref.n
+        || (whole.n && memcmp(whole.out, ref.out, whole.n) != 0))
+    {
         abort();
     }
 
