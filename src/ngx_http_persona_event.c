@@ -412,6 +412,7 @@ ngx_http_persona_exposures_variable(ngx_http_request_t *r,
         p = ngx_cpymem(p, "\",\"event\":\"exposure\",\"id\":\"",
                        sizeof("\",\"event\":\"exposure\",\"id\":\"") - 1);
         p = ngx_cpymem(p, ev.id.data, ev.id.len);
+        *p++ = '"';
         p = ngx_http_persona_json_str(p, "experiment", &exp[i].name);
         p = ngx_http_persona_json_str(p, "variant", &var[k].name);
         p = ngx_http_persona_event_write(p, &ev);
