@@ -22,8 +22,10 @@
 #include <maxminddb.h>
 #include <sys/mman.h>
 
+#include "persona_mmdb.h"
 
-#define NGX_HTTP_PERSONA_GEO_COPY_BUF  65536
+
+#define NGX_HTTP_PERSONA_GEO_MAX  ((off_t) 2 * 1024 * 1024 * 1024)
 
 
 typedef struct {
@@ -354,9 +356,9 @@ static ngx_http_persona_geo_gen_t *
 ngx_http_persona_geo_load(ngx_http_persona_geo_t *geo, ngx_log_t *log,
     ngx_uint_t level)
 {
-    int                          rc;
     u_char                       proc[64], *buf;
-    ssize_t                      n, w;
+    ssize_t                      rc, n;
+    off_t                        w;
     ngx_fd_t                     fd, mfd;
     ngx_file_info_t              fi;
     ngx_http_persona_geo_gen_t  *gen;
@@ -383,20 +385,23 @@ ngx_http_persona_geo_load(ngx_http_persona_geo_t *geo, ngx_log_t *log,
     geo->mtime = ngx_file_mtime(&fi);
     geo->size = ngx_file_size(&fi);
 
-    mfd = memfd_create("persona-geoip2", MFD_CLOEXEC);
-
-    if (mfd == -1) {
-        ngx_log_error(level, log, ngx_errno, "memfd_create() failed");
+    if (geo->size < 64 || geo->size > NGX_HTTP_PERSONA_GEO_MAX) {
+        ngx_log_error(level, log, 0,
+                      "persona: geoip2 database \"%V\": %O bytes, not a "
+                      "MaxMind DB", &geo->path, geo->size);
         goto failed;
     }
 
-    buf = ngx_alloc(NGX_HTTP_PERSONA_GEO_COPY_BUF, log);
+    /* read whole, so that the metadata marker can be checked before
+     * libmaxminddb looks for it (older releases read past the end) */
+
+    buf = ngx_alloc(geo->size, log);
     if (buf == NULL) {
         goto failed;
     }
 
-    for ( ;; ) {
-        n = read(fd, buf, NGX_HTTP_PERSONA_GEO_COPY_BUF);
+    for (w = 0; w < geo->size; w += n) {
+        n = read(fd, buf + w, geo->size - w);
 
         if (n == -1) {
             ngx_log_error(level, log, ngx_errno,
@@ -405,19 +410,34 @@ ngx_http_persona_geo_load(ngx_http_persona_geo_t *geo, ngx_log_t *log,
         }
 
         if (n == 0) {
-            break;
+            ngx_log_error(level, log, 0,
+                          "persona: geoip2 database \"%V\" changed while "
+                          "read", &geo->path);
+            goto failed;
         }
+    }
 
-        for (w = 0; w < n; /* void */) {
-            rc = write(mfd, buf + w, n - w);
+    if (persona_mmdb_metadata(buf, geo->size) < 0) {
+        ngx_log_error(level, log, 0,
+                      "persona: geoip2 database \"%V\": no metadata, "
+                      "not a MaxMind DB", &geo->path);
+        goto failed;
+    }
 
-            if (rc == -1) {
-                ngx_log_error(level, log, ngx_errno,
-                              "write() to memory file failed");
-                goto failed;
-            }
+    mfd = memfd_create("persona-geoip2", MFD_CLOEXEC);
 
-            w += rc;
+    if (mfd == -1) {
+        ngx_log_error(level, log, ngx_errno, "memfd_create() failed");
+        goto failed;
+    }
+
+    for (w = 0; w < geo->size; w += rc) {
+        rc = write(mfd, buf + w, geo->size - w);
+
+        if (rc == -1) {
+            ngx_log_error(level, log, ngx_errno,
+                          "write() to memory file failed");
+            goto failed;
         }
     }
 
@@ -475,27 +495,58 @@ ngx_http_persona_geo_verify(MMDB_s *mmdb, ngx_log_t *log, ngx_uint_t level,
     ngx_str_t *path)
 {
     int                    rc, k;
-    u_char                *seen;
+    char                   err[128];
     uint8_t                type;
-    uint32_t               i, off;
+    uint32_t               i;
+    uint64_t               tree;
     ngx_int_t              ret;
+    const uint8_t         *sep;
     MMDB_entry_s           entry;
     MMDB_search_node_s     node;
-    MMDB_entry_data_list_s *list;
+    persona_mmdb_check_t   ck;
+
+    tree = (uint64_t) mmdb->metadata.node_count
+           * mmdb->metadata.record_size / 4;
 
     if (mmdb->metadata.binary_format_major_version != 2
         || mmdb->metadata.node_count == 0
         || (mmdb->metadata.ip_version != 4 && mmdb->metadata.ip_version != 6)
+        || (mmdb->metadata.record_size != 24
+            && mmdb->metadata.record_size != 28
+            && mmdb->metadata.record_size != 32)
+        || tree + 16 > (uint64_t) mmdb->file_size
         || mmdb->data_section_size == 0)
     {
         ngx_log_error(level, log, 0,
-                      "persona: geoip2 database \"%V\": unexpected metadata",
+                      "persona: geoip2 database \"%V\": invalid metadata",
                       path);
         return NGX_ERROR;
     }
 
-    seen = ngx_calloc(mmdb->data_section_size / 8 + 1, log);
-    if (seen == NULL) {
+    /* the 16 zero bytes between the search tree and the data */
+
+    sep = mmdb->file_content + tree;
+
+    for (k = 0; k < 16; k++) {
+        if (sep[k] != 0) {
+            ngx_log_error(level, log, 0,
+                          "persona: geoip2 database \"%V\": the search "
+                          "tree does not end where the metadata says",
+                          path);
+            return NGX_ERROR;
+        }
+    }
+
+    ngx_memzero(&ck, sizeof(persona_mmdb_check_t));
+
+    ck.data = mmdb->data_section;
+    ck.size = mmdb->data_section_size;
+    ck.budget = 16 * (uint64_t) ck.size + 1000000;
+    ck.err = err;
+    ck.errlen = sizeof(err);
+
+    ck.seen = ngx_calloc(ck.size / 8 + 1, log);
+    if (ck.seen == NULL) {
         return NGX_ERROR;
     }
 
@@ -527,31 +578,12 @@ ngx_http_persona_geo_verify(MMDB_s *mmdb, ngx_log_t *log, ngx_uint_t level,
                 continue;
             }
 
-            off = entry.offset;
-
-            if (off >= mmdb->data_section_size) {
+            if (persona_mmdb_check_record(&ck, entry.offset) != 0) {
                 ngx_log_error(level, log, 0,
-                              "persona: geoip2 database \"%V\": node %uD "
-                              "points outside the data section", path, i);
+                              "persona: geoip2 database \"%V\": node %uD: "
+                              "%s", path, i, err);
                 goto done;
             }
-
-            if (seen[off / 8] & (1 << (off % 8))) {
-                continue;
-            }
-
-            seen[off / 8] |= 1 << (off % 8);
-
-            rc = MMDB_get_entry_data_list(&entry, &list);
-
-            if (rc != MMDB_SUCCESS) {
-                ngx_log_error(level, log, 0,
-                              "persona: geoip2 database \"%V\": record at "
-                              "%uD: %s", path, off, MMDB_strerror(rc));
-                goto done;
-            }
-
-            MMDB_free_entry_data_list(list);
         }
     }
 
@@ -559,7 +591,7 @@ ngx_http_persona_geo_verify(MMDB_s *mmdb, ngx_log_t *log, ngx_uint_t level,
 
 done:
 
-    ngx_free(seen);
+    ngx_free(ck.seen);
 
     return ret;
 }

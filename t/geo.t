@@ -210,6 +210,14 @@ my @bad = (
     [ 'bit flip in the metadata', sub { Persona::MMDB::corrupt_copy($src,
         $_[0], mode => 'bitflip', where => 'metadata') },
         qr/geoip2 database ".*":/ ],
+    [ 'bit flip in the first data byte', sub { Persona::MMDB::corrupt_copy(
+        $src, $_[0], mode => 'bitflip', where => 'data') },
+        qr/geoip2 database ".*":/ ],
+    [ 'marker at the very end', sub { Persona::MMDB::corrupt_copy($src,
+        $_[0], mode => 'garbage', marker => 1, size => 4096) },
+        qr/geoip2 database ".*": no metadata/ ],
+    [ 'arrays nested a million deep', sub { Persona::MMDB::write_nested_db(
+        $_[0], depth => 1_000_000) }, qr/data nested too deep/ ],
 );
 
 for my $b (@bad) {

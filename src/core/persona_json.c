@@ -21,6 +21,20 @@ static size_t persona_json_seq(const unsigned char *p, size_t len);
 static const char  persona_hex[] = "0123456789abcdef";
 
 
+/* bytes copied as they are: printable ASCII but '"' and '\\' */
+
+static const unsigned char  persona_json_plain[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0,
+};
+
+
 /* length of the well-formed UTF-8 sequence at p, or 0 */
 
 static size_t
@@ -97,8 +111,13 @@ persona_json_escape_len(const unsigned char *p, size_t len)
         c = p[i];
         n = 1;
 
-        if (c >= 0x20 && c < 0x7f) {
-            out += (c == '"' || c == '\\') ? 2 : 1;
+        if (persona_json_plain[c]) {
+            out++;
+            continue;
+        }
+
+        if (c == '"' || c == '\\') {
+            out += 2;
             continue;
         }
 
@@ -138,11 +157,20 @@ persona_json_escape(unsigned char *dst, const unsigned char *p, size_t len)
         c = p[i];
         n = 1;
 
-        if (c >= 0x20 && c < 0x7f) {
-            if (c == '"' || c == '\\') {
-                *dst++ = '\\';
+        if (persona_json_plain[c]) {
+            /* the common case: a run of plain bytes in one copy */
+
+            for (n = 1; i + n < len && persona_json_plain[p[i + n]]; n++) {
+                /* void */
             }
 
+            memcpy(dst, p + i, n);
+            dst += n;
+            continue;
+        }
+
+        if (c == '"' || c == '\\') {
+            *dst++ = '\\';
             *dst++ = c;
             continue;
         }

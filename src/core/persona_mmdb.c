@@ -1,0 +1,297 @@
+
+/*
+ * Copyright (C) ngx_http_persona_module authors
+ *
+ * A bounded decoder of the MaxMind DB data format (version 2), used to
+ * check a file once when it is loaded: every value must fit in the data
+ * section, with the sizes its type allows; pointers must land in the
+ * section on something that is not a pointer; map keys must be strings;
+ * nesting is limited.  Each pointer target is checked once (a bitmap),
+ * and a budget caps the total work, so a hostile file costs bounded time.
+ */
+
+
+#include <stdio.h>
+#include <string.h>
+
+#include "persona_mmdb.h"
+
+
+static int persona_mmdb_value(persona_mmdb_check_t *ck, uint32_t off,
+    unsigned depth, int key, uint32_t *next);
+
+
+static const unsigned char  persona_mmdb_marker[] =
+    "\xab\xcd\xefMaxMind.com";
+
+
+int64_t
+persona_mmdb_metadata(const unsigned char *file, size_t size)
+{
+    size_t  n, from, i;
+
+    n = sizeof(persona_mmdb_marker) - 1;
+    from = size > 128 * 1024 ? size - 128 * 1024 : 0;
+
+    if (size < n) {
+        return -1;
+    }
+
+    for (i = size - n + 1; i-- > from; ) {
+        if (memcmp(file + i, persona_mmdb_marker, n) == 0) {
+            /* the metadata is a map: at least a control byte and a key */
+            return (size - (i + n) >= 8) ? (int64_t) (i + n) : -1;
+        }
+    }
+
+    return -1;
+}
+
+
+static int
+persona_mmdb_fail(persona_mmdb_check_t *ck, uint32_t off, const char *what)
+{
+    snprintf(ck->err, ck->errlen, "%s at data offset %u", what,
+             (unsigned) off);
+    return -1;
+}
+
+
+static int
+persona_mmdb_value(persona_mmdb_check_t *ck, uint32_t off, unsigned depth,
+    int key, uint32_t *next)
+{
+    int            type;
+    uint32_t       p, size, i, n, end, target, skip;
+    unsigned char  c;
+
+    if (ck->budget-- == 0) {
+        return persona_mmdb_fail(ck, off, "data too complex");
+    }
+
+    if (depth > PERSONA_MMDB_MAX_DEPTH) {
+        return persona_mmdb_fail(ck, off, "data nested too deep");
+    }
+
+    if (off >= ck->size) {
+        return persona_mmdb_fail(ck, off, "value outside the data section");
+    }
+
+    p = off;
+    c = ck->data[p++];
+    type = c >> 5;
+
+    if (type == 1) {
+        n = ((c >> 3) & 3) + 1;
+
+        if (ck->size - p < n) {
+            return persona_mmdb_fail(ck, off, "truncated pointer");
+        }
+
+        switch (n) {
+        case 1:
+            target = ((c & 7) << 8) | ck->data[p];
+            break;
+        case 2:
+            target = (((c & 7) << 16) | (ck->data[p] << 8) | ck->data[p + 1])
+                     + 2048;
+            break;
+        case 3:
+            target = (((uint32_t) (c & 7) << 24) | (ck->data[p] << 16)
+                      | (ck->data[p + 1] << 8) | ck->data[p + 2]) + 526336;
+            break;
+        default:
+            target = ((uint32_t) ck->data[p] << 24)
+                     | (ck->data[p + 1] << 16) | (ck->data[p + 2] << 8)
+                     | ck->data[p + 3];
+        }
+
+        *next = p + n;
+
+        if (target >= ck->size) {
+            return persona_mmdb_fail(ck, off, "pointer outside the data");
+        }
+
+        if ((ck->data[target] >> 5) == 1) {
+            return persona_mmdb_fail(ck, off, "pointer to a pointer");
+        }
+
+        if (key && (ck->data[target] >> 5) != 2) {
+            return persona_mmdb_fail(ck, off, "map key is not a string");
+        }
+
+        if (ck->seen[target / 8] & (1 << (target % 8))) {
+            return 0;
+        }
+
+        if (persona_mmdb_value(ck, target, depth + 1, key, &skip) != 0) {
+            return -1;
+        }
+
+        ck->seen[target / 8] |= 1 << (target % 8);
+
+        return 0;
+    }
+
+    if (type == 0) {
+        if (p >= ck->size) {
+            return persona_mmdb_fail(ck, off, "truncated type");
+        }
+
+        type = 7 + ck->data[p++];
+
+        if (type < 8 || type > 15) {
+            return persona_mmdb_fail(ck, off, "unknown type");
+        }
+    }
+
+    if (key && type != 2) {
+        return persona_mmdb_fail(ck, off, "map key is not a string");
+    }
+
+    size = c & 0x1f;
+
+    if (size >= 29) {
+        n = size - 28;
+
+        if (ck->size - p < n) {
+            return persona_mmdb_fail(ck, off, "truncated size");
+        }
+
+        if (n == 1) {
+            size = 29 + ck->data[p];
+
+        } else if (n == 2) {
+            size = 285 + ((ck->data[p] << 8) | ck->data[p + 1]);
+
+        } else {
+            size = 65821 + ((ck->data[p] << 16) | (ck->data[p + 1] << 8)
+                            | ck->data[p + 2]);
+        }
+
+        p += n;
+    }
+
+    switch (type) {
+
+    case 7:     /* map: size pairs */
+    case 11:    /* array: size values */
+        for (i = 0; i < size; i++) {
+            if (type == 7) {
+                if (persona_mmdb_value(ck, p, depth + 1, 1, &p) != 0) {
+                    return -1;
+                }
+            }
+
+            if (persona_mmdb_value(ck, p, depth + 1, 0, &p) != 0) {
+                return -1;
+            }
+        }
+
+        *next = p;
+        return 0;
+
+    case 3:     /* double */
+        if (size != 8) {
+            return persona_mmdb_fail(ck, off, "double of a wrong size");
+        }
+        break;
+
+    case 15:    /* float */
+        if (size != 4) {
+            return persona_mmdb_fail(ck, off, "float of a wrong size");
+        }
+        break;
+
+    case 5:
+        if (size > 2) {
+            return persona_mmdb_fail(ck, off, "uint16 too large");
+        }
+        break;
+
+    case 6:
+    case 8:
+        if (size > 4) {
+            return persona_mmdb_fail(ck, off, "32-bit integer too large");
+        }
+        break;
+
+    case 9:
+        if (size > 8) {
+            return persona_mmdb_fail(ck, off, "uint64 too large");
+        }
+        break;
+
+    case 10:
+        if (size > 16) {
+            return persona_mmdb_fail(ck, off, "uint128 too large");
+        }
+        break;
+
+    case 14:    /* boolean: the value is the size, no payload */
+        if (size > 1) {
+            return persona_mmdb_fail(ck, off, "invalid boolean");
+        }
+
+        *next = p;
+        return 0;
+
+    case 2:     /* utf8 string */
+    case 4:     /* bytes */
+        break;
+
+    default:    /* 12 data cache container, 13 end marker */
+        return persona_mmdb_fail(ck, off, "type not allowed in data");
+    }
+
+    end = p + size;
+
+    if (end < p || end > ck->size) {
+        return persona_mmdb_fail(ck, off, "value past the data section");
+    }
+
+    *next = end;
+
+    return 0;
+}
+
+
+int
+persona_mmdb_check_record(persona_mmdb_check_t *ck, uint32_t offset)
+{
+    uint32_t       next, target;
+    unsigned char  c;
+
+    if (offset < ck->size && (ck->seen[offset / 8] & (1 << (offset % 8)))) {
+        return 0;
+    }
+
+    /* what the search tree points to is a map (maybe through a pointer) */
+
+    if (offset < ck->size) {
+        c = ck->data[offset];
+        target = offset;
+
+        if ((c >> 5) == 1 && ((c >> 3) & 3) == 0 && offset + 1 < ck->size) {
+            target = ((c & 7) << 8) | ck->data[offset + 1];
+        }
+
+        if ((c >> 5) != 1 && (c >> 5) != 7) {
+            return persona_mmdb_fail(ck, offset, "record is not a map");
+        }
+
+        if (target < ck->size && target != offset
+            && (ck->data[target] >> 5) != 7)
+        {
+            return persona_mmdb_fail(ck, offset, "record is not a map");
+        }
+    }
+
+    if (persona_mmdb_value(ck, offset, 0, 0, &next) != 0) {
+        return -1;
+    }
+
+    ck->seen[offset / 8] |= 1 << (offset % 8);
+
+    return 0;
+}
