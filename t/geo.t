@@ -7,6 +7,7 @@ use warnings;
 use utf8;
 
 use Test::More;
+use Time::HiRes qw(time);
 use Persona::Test;
 use Persona::MMDB;
 
@@ -118,7 +119,10 @@ chmod 0644, $new;
 my ($failed, $old, $newer) = (0, 0, 0);
 my $renamed = 0;
 
-for my $i (1 .. 400) {
+# traffic until the new data is seen 20 times (10 s at most)
+my $deadline = time + 10;
+
+for (my $i = 1; time < $deadline; $i++) {
     if ($i == 50) {
         rename $new, $db or die;
         $renamed = 1;
