@@ -10,6 +10,12 @@ use Persona::Test;
 my $t = Persona::Test->new;
 
 $t->write_file('html/index.html', "index\n");
+
+# a certificate for the https server (secure=auto)
+system('openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost'
+    . " -keyout $t->{dir}/key.pem -out $t->{dir}/cert.pem >/dev/null 2>&1")
+    == 0 or die 'openssl failed';
+chmod 0644, "$t->{dir}/key.pem", "$t->{dir}/cert.pem";
 $t->write_file('html/page.html', "page\n");
 
 $t->conf(<<'CONF');
@@ -73,6 +79,16 @@ $t->conf(<<'CONF');
 
         location / {
             return 200 "id=$persona_id hero=$persona_variant_hero\n";
+        }
+    }
+
+    server {
+        listen 127.0.0.1:%%PORT4%% ssl;
+        ssl_certificate %%DIR%%/cert.pem;
+        ssl_certificate_key %%DIR%%/key.pem;
+
+        location / {
+            return 200 "id=$persona_id\n";
         }
     }
 
@@ -197,6 +213,14 @@ like($c[0] // '', qr/; Domain=example\.org(;|$)/, 'domain');
 like($c[0] // '', qr/; Path=\/shop(;|$)/, 'path');
 like($c[0] // '', qr/; SameSite=Strict(;|$)/, 'samesite=strict');
 like($c[0] // '', qr/; Secure(;|$)/, 'secure=on');
+
+# secure=auto: Secure over https only
+
+$res = $t->request(GET => '/', port => $t->port(4), ssl => 1);
+@c = cookies($res);
+is(scalar @c, 1, 'https: one cookie');
+like($c[0] // '', qr/; Secure(;|$)/, 'https: Secure (secure=auto)');
+like($c[0] // '', qr/; HttpOnly; SameSite=Lax/, 'https: HttpOnly, Lax');
 
 # consent and Global Privacy Control
 
