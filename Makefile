@@ -112,7 +112,8 @@ demo: build
 
 bench: build
 	@scripts/deps bench
-	@scripts/bench
+	@scripts/bench-scan
+	@PERSONA_MODULE=$(CURDIR)/$(MODULE) NGINX=$(NGINX) scripts/bench
 
 clean:
 	rm -rf $(BUILD)
