@@ -310,25 +310,13 @@ ngx_http_persona_segment(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_persona_main_conf_t *pmcf = conf;
 
-    u_char                      c;
     ngx_int_t                   i;
     ngx_str_t                  *value;
-    ngx_uint_t                  k;
     ngx_http_persona_segment_t *seg;
 
     value = cf->args->elts;
 
-    for (k = 0; k < value[1].len; k++) {
-        c = value[1].data[k];
-
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-              || (c >= '0' && c <= '9') || c == '_' || c == '-'))
-        {
-            break;
-        }
-    }
-
-    if (value[1].len == 0 || value[1].len > 64 || k != value[1].len) {
+    if (!ngx_http_persona_valid_name(&value[1], "-")) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "invalid segment name \"%V\", must be 1 to 64 "
                            "letters, digits, \"_\" or \"-\"", &value[1]);

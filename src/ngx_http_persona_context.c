@@ -46,7 +46,8 @@ static int ngx_libc_cdecl ngx_http_persona_zone_cmp(const void *one,
     const void *two);
 
 
-static ngx_str_t  ngx_http_persona_ch_mobile = ngx_string("http_sec_ch_ua_mobile");
+static ngx_str_t  ngx_http_persona_ch_mobile =
+    ngx_string("http_sec_ch_ua_mobile");
 
 static ngx_str_t  ngx_http_persona_weekdays[] = {
     ngx_string("sun"), ngx_string("mon"), ngx_string("tue"),
@@ -79,16 +80,10 @@ static ngx_http_variable_t  ngx_http_persona_context_vars[] = {
 ngx_int_t
 ngx_http_persona_add_context_variables(ngx_conf_t *cf)
 {
-    ngx_http_variable_t  *var, *v;
-
-    for (v = ngx_http_persona_context_vars; v->name.len; v++) {
-        var = ngx_http_add_variable(cf, &v->name, v->flags);
-        if (var == NULL) {
-            return NGX_ERROR;
-        }
-
-        var->get_handler = v->get_handler;
-        var->data = v->data;
+    if (ngx_http_persona_register_variables(cf, ngx_http_persona_context_vars)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
     }
 
     return ngx_http_persona_geo_add_variables(cf);

@@ -22,8 +22,6 @@ static char *ngx_http_persona_schedule(ngx_conf_t *cf,
     ngx_http_persona_experiment_t *exp);
 static char *ngx_http_persona_experiment_done(ngx_conf_t *cf,
     ngx_http_persona_experiment_t *exp);
-static ngx_uint_t ngx_http_persona_valid_name(ngx_str_t *name,
-    ngx_uint_t extra);
 static u_char *ngx_http_persona_format_percent(u_char *buf, ngx_uint_t bp);
 
 
@@ -41,7 +39,7 @@ ngx_http_persona_experiment_block(ngx_conf_t *cf, ngx_command_t *cmd,
 
     value = cf->args->elts;
 
-    if (!ngx_http_persona_valid_name(&value[1], 0)) {
+    if (!ngx_http_persona_valid_name(&value[1], "")) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "invalid experiment name \"%V\", only letters, "
                            "digits and \"_\" are allowed", &value[1]);
@@ -225,7 +223,7 @@ ngx_http_persona_variant(ngx_conf_t *cf, ngx_http_persona_experiment_t *exp)
 
     value = cf->args->elts;
 
-    if (!ngx_http_persona_valid_name(&value[1], 1)) {
+    if (!ngx_http_persona_valid_name(&value[1], "-.")) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "invalid variant name \"%V\", only letters, "
                            "digits, \"_\", \"-\" and \".\" are allowed",
@@ -313,7 +311,7 @@ ngx_http_persona_layer(ngx_conf_t *cf, ngx_http_persona_experiment_t *exp)
                "must be \"layer NAME FROM% TO%\"";
     }
 
-    if (!ngx_http_persona_valid_name(&value[1], 1)) {
+    if (!ngx_http_persona_valid_name(&value[1], "-.")) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "invalid layer name \"%V\"", &value[1]);
         return NGX_CONF_ERROR;
@@ -650,36 +648,6 @@ ngx_http_persona_assign(ngx_http_request_t *r, ngx_http_persona_ctx_t *ctx,
     }
 
     return ctx->assign[exp->index];
-}
-
-
-static ngx_uint_t
-ngx_http_persona_valid_name(ngx_str_t *name, ngx_uint_t extra)
-{
-    u_char      c;
-    ngx_uint_t  i;
-
-    if (name->len == 0 || name->len > 64) {
-        return 0;
-    }
-
-    for (i = 0; i < name->len; i++) {
-        c = name->data[i];
-
-        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-            || (c >= '0' && c <= '9') || c == '_')
-        {
-            continue;
-        }
-
-        if (extra && (c == '-' || c == '.')) {
-            continue;
-        }
-
-        return 0;
-    }
-
-    return 1;
 }
 
 

@@ -117,19 +117,7 @@ static ngx_http_variable_t  ngx_http_persona_geo_vars[] = {
 ngx_int_t
 ngx_http_persona_geo_add_variables(ngx_conf_t *cf)
 {
-    ngx_http_variable_t  *var, *v;
-
-    for (v = ngx_http_persona_geo_vars; v->name.len; v++) {
-        var = ngx_http_add_variable(cf, &v->name, v->flags);
-        if (var == NULL) {
-            return NGX_ERROR;
-        }
-
-        var->get_handler = v->get_handler;
-        var->data = v->data;
-    }
-
-    return NGX_OK;
+    return ngx_http_persona_register_variables(cf, ngx_http_persona_geo_vars);
 }
 
 
@@ -887,8 +875,8 @@ ngx_http_persona_geo_timezone(ngx_http_request_t *r, ngx_str_t *tz)
 
     ngx_memzero(&v, sizeof(ngx_http_variable_value_t));
 
-    if (ngx_http_persona_geo_variable(r, &v,
-                                      (uintptr_t) &ngx_http_persona_geo_fields[4])
+    if (ngx_http_persona_geo_variable(r, &v, (uintptr_t)
+                                      &ngx_http_persona_geo_fields[4])
         != NGX_OK)
     {
         return NGX_ERROR;

@@ -477,3 +477,35 @@ ngx_http_persona_parse_percent(ngx_str_t *value)
 
     return (bp < 0) ? NGX_ERROR : bp;
 }
+
+
+/*
+ * Names of experiments (which name variables), variants, slots, segments:
+ * 1 to 64 letters, digits and "_", plus the characters of "extra".
+ */
+
+ngx_uint_t
+ngx_http_persona_valid_name(ngx_str_t *name, const char *extra)
+{
+    u_char      c;
+    ngx_uint_t  i;
+
+    if (name->len == 0 || name->len > 64) {
+        return 0;
+    }
+
+    for (i = 0; i < name->len; i++) {
+        c = name->data[i];
+
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+            || (c >= '0' && c <= '9') || c == '_'
+            || (c != '\0' && ngx_strchr(extra, c) != NULL))
+        {
+            continue;
+        }
+
+        return 0;
+    }
+
+    return 1;
+}

@@ -251,6 +251,9 @@ ngx_int_t ngx_http_persona_cond_eval(ngx_http_request_t *r,
     ngx_http_persona_cond_t *cond);
 
 ngx_int_t ngx_http_persona_parse_percent(ngx_str_t *value);
+ngx_uint_t ngx_http_persona_valid_name(ngx_str_t *name, const char *extra);
+ngx_int_t ngx_http_persona_register_variables(ngx_conf_t *cf,
+    ngx_http_variable_t *vars);
 
 char *ngx_http_persona_segment(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);

@@ -13,7 +13,6 @@
 
 static char *ngx_http_persona_content_cmd(ngx_conf_t *cf,
     ngx_command_t *dummy, void *conf);
-static ngx_int_t ngx_http_persona_slot_name(ngx_str_t *name);
 
 
 char *
@@ -27,7 +26,7 @@ ngx_http_persona_slot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     value = cf->args->elts;
 
-    if (!ngx_http_persona_slot_name(&value[1])) {
+    if (!ngx_http_persona_valid_name(&value[1], "-")) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "invalid slot name \"%V\", must be 1 to 64 "
                            "letters, digits, \"_\" or \"-\"", &value[1]);
@@ -149,7 +148,7 @@ ngx_http_persona_content_block(ngx_conf_t *cf, ngx_command_t *cmd,
 
     value = cf->args->elts;
 
-    if (!ngx_http_persona_slot_name(&value[1])) {
+    if (!ngx_http_persona_valid_name(&value[1], "-")) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "invalid content name \"%V\"", &value[1]);
         return NGX_CONF_ERROR;
@@ -357,28 +356,4 @@ ngx_http_persona_slot_content(ngx_http_request_t *r,
     }
 
     return NGX_HTTP_PERSONA_NONE;
-}
-
-
-static ngx_int_t
-ngx_http_persona_slot_name(ngx_str_t *name)
-{
-    u_char      c;
-    ngx_uint_t  i;
-
-    if (name->len == 0 || name->len > 64) {
-        return 0;
-    }
-
-    for (i = 0; i < name->len; i++) {
-        c = name->data[i];
-
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-              || (c >= '0' && c <= '9') || c == '_' || c == '-'))
-        {
-            return 0;
-        }
-    }
-
-    return 1;
 }

@@ -33,12 +33,14 @@ static ngx_http_variable_t  ngx_http_persona_vars[] = {
 };
 
 
+/* registers a table of variables ending with ngx_http_null_variable */
+
 ngx_int_t
-ngx_http_persona_add_variables(ngx_conf_t *cf)
+ngx_http_persona_register_variables(ngx_conf_t *cf, ngx_http_variable_t *vars)
 {
     ngx_http_variable_t  *var, *v;
 
-    for (v = ngx_http_persona_vars; v->name.len; v++) {
+    for (v = vars; v->name.len; v++) {
         var = ngx_http_add_variable(cf, &v->name, v->flags);
         if (var == NULL) {
             return NGX_ERROR;
@@ -46,6 +48,19 @@ ngx_http_persona_add_variables(ngx_conf_t *cf)
 
         var->get_handler = v->get_handler;
         var->data = v->data;
+    }
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_persona_add_variables(ngx_conf_t *cf)
+{
+    if (ngx_http_persona_register_variables(cf, ngx_http_persona_vars)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
     }
 
     if (ngx_http_persona_add_event_variables(cf) != NGX_OK) {
