@@ -101,7 +101,7 @@ fuzz: $(FUZZ_BIN)
 	done
 
 integration: build deps-test
-	PERSONA_MODULE=$(CURDIR)/$(MODULE) NGINX=$(NGINX) \
+	PERSONA_MODULE=$(CURDIR)/$(MODULE) TEST_NGINX_BINARY=$(NGINX) \
 	    prove -j$(PROVE_JOBS) -I t/lib t/
 
 test: build unit fuzz-replay integration
@@ -113,7 +113,8 @@ demo: build
 bench: build
 	@scripts/deps bench
 	@scripts/bench-scan
-	@PERSONA_MODULE=$(CURDIR)/$(MODULE) NGINX=$(NGINX) scripts/bench
+	@PERSONA_MODULE=$(CURDIR)/$(MODULE) TEST_NGINX_BINARY=$(NGINX) \
+	    scripts/bench
 
 clean:
 	rm -rf $(BUILD)

@@ -34,6 +34,10 @@ use Time::HiRes qw(time sleep);
 
 our $TDIR = abs_path(dirname(__FILE__) . '/../..');
 
+# nginx takes an NGINX environment variable for inherited sockets (binary
+# upgrade) and then stays in the foreground: never pass one on
+delete $ENV{NGINX};
+
 sub new {
     my ($class, %opts) = @_;
 
@@ -48,7 +52,7 @@ sub new {
         main => '',
         pids => [],
         allow => [],
-        nginx => $ENV{NGINX} // '/usr/sbin/nginx',
+        nginx => $ENV{TEST_NGINX_BINARY} // '/usr/sbin/nginx',
         module => $ENV{PERSONA_MODULE},
     }, $class;
 
