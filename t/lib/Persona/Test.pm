@@ -1,84 +1,394 @@
 package Persona::Test;
 
-# A small harness for the integration tests: one nginx per test object,
-# started from a generated configuration on free ports, real HTTP
-# requests, and backends (HTTP and FastCGI) run by the test itself.
-#
-#     my $t = Persona::Test->new(workers => 2);
-#     $t->write_file('html/index.html', '...');
-#     $t->conf(<<'EOF');               # the inside of http { }
-#         server { listen 127.0.0.1:%%PORT0%%; root %%DIR%%/html; }
-#     EOF
-#     $t->start;
-#     my $res = $t->request(GET => '/', headers => { Cookie => 'a=b' });
-#     is($res->{status}, 200);
-#     $t->stop;                         # also checks error.log
-#
-# Placeholders: %%PORTn%% (a free port), %%DIR%% (the test directory),
-# %%T%% (the t/ directory).  The error log fails the test when it holds
-# [alert], [crit] or [emerg] lines or a worker exited on a signal.
+# The integration test harness: one real nginx per test object, started
+# from a generated configuration in a temporary directory on free ports,
+# real HTTP(S) requests, upstream servers run by the test, and a check of
+# error.log for alerts and crashes whenever nginx stops.
 
 use strict;
 use warnings;
 
 use Cwd qw(abs_path);
+use Errno qw(EINTR ESRCH);
+use Exporter qw(import);
+use Fcntl qw(O_CREAT O_EXCL O_WRONLY SEEK_END);
 use File::Basename qw(dirname);
 use File::Path qw(make_path remove_tree);
+use File::Spec;
 use File::Temp qw(tempdir);
 use IO::Select;
 use IO::Socket::INET;
+use IO::Socket::IP;
 use POSIX qw(WNOHANG);
-use Socket qw(IPPROTO_TCP TCP_NODELAY);
+use Scalar::Util qw(refaddr weaken);
 use Test::More;
 use Time::HiRes qw(time sleep);
 
+use Persona::Backend;
+
+our @EXPORT = qw(persona_module_conf free_port);
+our @EXPORT_OK = qw(wait_for error_log_problems);
+
+=head1 NAME
+
+Persona::Test - run nginx with the persona module in integration tests
+
+=head1 SYNOPSIS
+
+    use Test::More;
+    use Persona::Test;
+
+    my $t = Persona::Test->new(workers => 2);
+
+    $t->write_file('html/index.html', "<p>hello</p>\n");
+
+    $t->backend(sub {
+        my ($req) = @_;
+        return { body => "upstream saw $req->{uri}" };
+    }, port => $t->port(1));
+
+    $t->conf(<<~'EOF');         # the inside of http { }
+        server {
+            listen 127.0.0.1:%%PORT0%%;
+            root %%DIR%%/html;
+            location /app/ { proxy_pass http://127.0.0.1:%%PORT1%%; }
+        }
+    EOF
+
+    $t->start;
+
+    my $res = $t->request(GET => '/', headers => { Cookie => 'a=b' });
+    is($res->{status}, 200, 'static page');
+    is($res->header('Content-Type'), 'text/html', 'its type');
+
+    $t->run_blocks([
+        { name => 'proxied', uri => '/app/x', status => 200,
+          body_is => 'upstream saw /app/x' },
+        { name => 'missing', uri => '/nope', status => 404 },
+    ]);
+
+    $t->reload;                 # after $t->conf(...) changes, if any
+    $t->stop;                   # also fails the test on a bad error.log
+
+    done_testing;
+
+Run with C<prove -I t/lib t/>.  C<$ENV{TEST_NGINX_BINARY}> (or
+C<$ENV{NGINX}>) names the nginx binary (default F</usr/sbin/nginx>); nginx
+itself never sees an NGINX variable, which it would take for sockets
+inherited from a binary upgrade.  When C<$ENV{PERSONA_MODULE}> is set and not
+empty, the generated configuration loads that module first.  With
+C<$ENV{PERSONA_TEST_KEEP}> set, the temporary directories are kept (they
+are kept anyway when a test fails, and their path is printed).
+
+=head1 EXPORTED FUNCTIONS
+
+=over
+
+=item persona_module_conf()
+
+C<"load_module /abs/path/ngx_http_persona_module.so;\n"> when
+C<$ENV{PERSONA_MODULE}> is set, otherwise the empty string.
+
+=item free_port()
+
+A TCP port on 127.0.0.1 that was free a moment ago.  Ports handed out
+are reserved (in a directory under the system temporary directory) until
+the test process exits, so tests running in parallel never get the same
+one.
+
+=back
+
+On request: C<wait_for($what, $timeout, sub { condition })> polls the
+condition until it is true and dies with "timeout ... waiting for $what"
+otherwise; C<error_log_problems($text, @allowed_regexps)> returns the
+lines of an error log that would fail the test.
+
+=head1 METHODS
+
+=over
+
+=item new(workers => N)
+
+Creates the temporary directory (C<< $t->dir >>, world-readable, since
+workers run as nobody when the test runs as root).  Nothing is started.
+
+=item port(N)
+
+The N-th free port of this test, allocated on first use, then stable.
+
+=item write_file($name, $content), read_file($name)
+
+Writes (creating directories) or reads a file relative to C<< $t->dir >>.
+Written files are world-readable.  write_file returns the absolute path.
+
+=item conf($text), main_conf($text)
+
+The inside of C<http { }>, and extra lines at the main level (C<env>,
+C<thread_pool>, C<load_module> of another module, C<stream { }>, ...).
+Placeholders: C<%%PORTn%%> (C<< $t->port(n) >>), C<%%DIR%%> (the test
+directory), C<%%T%%> (the absolute path of F<t/>).  Without an argument,
+they return the current text.
+
+=item conf_line($regexp)
+
+The line number, in the generated F<nginx.conf>, of the first line that
+matches: what C<nginx -t> names in its "in FILE:LINE" messages.
+
+=item ssl_cert($name)
+
+Makes a self-signed certificate for CN C<$name> (default localhost) with
+the openssl command; returns the paths of the certificate and the key.
+
+=item start
+
+Writes F<nginx.conf> and starts nginx (master and workers, as a daemon,
+C<-p DIR -c DIR/nginx.conf -e DIR/error.log>), then waits until the pid
+file names the master, the workers run and every C<listen> address
+accepts connections.  Dies with nginx's output and the end of error.log
+when it does not.  A port taken by another program between its
+allocation and nginx's bind() is replaced and nginx started again, as
+long as the test has not read that port itself.
+
+=item nginx_t
+
+Runs C<nginx -t> on the current configuration, without touching a
+running nginx; returns its exit code and its combined output, whose
+messages name F<nginx.conf> and a line (see conf_line).
+
+=item reload(allow_failure => 0)
+
+Writes the current configuration and sends HUP; returns once workers
+started after the signal serve, the previous workers have exited and
+every listen address accepts.  When nginx refuses the new
+configuration, dies with its message, or with C<< allow_failure => 1 >>
+returns false (the refusal's lines then do not fail the log check).
+
+=item reopen
+
+Sends USR1 and returns once the master and every worker have reopened
+their logs.
+
+=item stop(timeout => 30)
+
+Sends QUIT, waits for the master to exit (after the timeout: KILL and a
+failed test), stops the backends and checks error.log (one assertion
+when all went well).
+
+=item master_pid, worker_pids
+
+The master's pid, and the pids of its workers that are not shutting
+down (read from /proc).
+
+=item error_log, check_error_log, allow_log($regexp)
+
+error_log returns the content of error.log.  check_error_log adds one
+assertion: that error.log, since the last check, has no [alert], [crit]
+or [emerg] line, no "exited on signal" and no sanitizer report, apart
+from lines matching a regexp given to allow_log.  stop runs it, and so
+do the end of the test and the destruction of a started object (these
+two only add a failing assertion, never a passing one, so a plan stays
+right).  Called with a text, C<< $t->check_error_log($text) >> checks that
+text instead; C<Persona::Test::check_error_log($text, @allowed)> works
+without an object.
+
+=item request($method, $uri, %options)
+
+Sends one request and returns the response.  Options: C<headers> (a hash,
+a value may be an array of repeated values or undef to leave a default
+header out; or an array of name/value pairs, sent in order), C<body>
+(Content-Length added), C<port> (default port 0), C<http> ("1.1" by
+default, or "1.0"), C<ssl> (TLS without certificate check; C<sni> sets
+the server name), C<timeout> (seconds, default 30), C<raw> (bytes sent
+as they are instead of a request built from the options).  HTTP/1.1
+requests carry C<Host: localhost> and C<Connection: close> unless
+headers say otherwise.
+
+The response is read according to its framing (Content-Length, chunked,
+or until the connection closes; no body for HEAD, 1xx, 204 and 304), so
+keep-alive connections do not stall.  With C<raw> (or C<< read_all => 1 >>)
+everything is read until the server closes the connection, and
+C<< $res->{responses} >> holds every response found (pipelining).
+
+A response is a hash: C<status> (0 when none arrived), C<version>,
+C<reason>, C<headers> (lower-case name => array of values), C<body>
+(chunked encoding removed), C<chunks> (the chunks as received, for a
+chunked response), C<raw> (the bytes received), C<incomplete> and
+C<timed_out> flags.  C<< $res->header($name) >> returns the first value
+of a header, C<< $res->header_values($name) >> all of them;
+C<Persona::Test::header($res, $name)> is the same as a function.
+
+=item requests($n, $method, $uri, %options)
+
+The same request sent $n times; returns the responses.
+
+=item run_blocks(\@blocks)
+
+Data-driven tests.  Each block is a hash with request keys (C<name>,
+C<method> (GET), C<uri> (/), C<headers>, C<body>, C<port>, C<http>,
+C<ssl>, C<raw>, C<timeout>; and C<conf>: when present nginx is
+(re)started with it first) and expectations, each one assertion named
+after the block: C<status>; C<headers_is> (name => value, undef meaning
+absent); C<headers_like> and C<headers_unlike> (name => qr//, matched
+against the header's values joined by newlines, "" when absent);
+C<header_absent> (or C<headers_absent>): names; C<body_is>, C<body_like>,
+C<body_unlike>; C<cookie_count> (number of Set-Cookie headers); C<check>
+(a sub given the response, for anything else).  Returns the responses.
+
+=item backend($handler, port => P, fork => 0)
+
+=item fastcgi_backend($handler, port => P, fork => 0)
+
+An HTTP or FastCGI upstream in a child process, listening on 127.0.0.1
+(port P, or a free one); returns an object with C<port>, C<pid> and
+C<stop>.  See L<Persona::Backend> for the handler's request and answer
+(status, headers, body, chunks, byte_at_a_time, content_length, http10,
+delay, raw, stderr).  Stopped by C<< $t->stop >> and at the end.
+
+=item udp_listener(port => P)
+
+Collects UDP datagrams (syslog) in a child process; returns an object
+with C<port>, C<file>, C<messages> (every datagram received so far, one
+string each) and C<wait_for($n, timeout => 5)> (the messages once there
+are $n, or all there are when the time is up).  The object also works
+as the path of the file that holds them, one datagram per line.
+
+=back
+
+=cut
+
 our $TDIR = abs_path(dirname(__FILE__) . '/../..');
 
-# nginx takes an NGINX environment variable for inherited sockets (binary
-# upgrade) and then stays in the foreground: never pass one on
-delete $ENV{NGINX};
+my $OWNER = $$;
+my $PORT_DIR = File::Spec->catdir(File::Spec->tmpdir, 'persona-test-ports');
+my %RESERVED;
+my %LIVE;
+my @DIRS;
+
+# END blocks, which stop nginx, run on exit() but not on a fatal signal
+for my $sig ([ INT => 2 ], [ TERM => 15 ]) {
+    my ($name, $n) = @$sig;
+    next if $SIG{$name} && $SIG{$name} ne 'DEFAULT';
+    $SIG{$name} = sub { warn "caught SIG$name\n"; exit 128 + $n };
+}
+
+# --- free ports ---
+
+sub free_port {
+    for (1 .. 200) {
+        my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
+            LocalPort => 0, Proto => 'tcp', Listen => 1)
+            or die "cannot bind 127.0.0.1:0: $@\n";
+        my $port = $s->sockport;
+        close $s;
+
+        next if $RESERVED{$port} || !_reserve($port);
+
+        $RESERVED{$port} = $$;
+        return $port;
+    }
+
+    die "no free port found\n";
+}
+
+sub _reserve {
+    my ($port) = @_;
+
+    unless (-d $PORT_DIR) {
+        mkdir $PORT_DIR;
+        chmod 01777, $PORT_DIR;
+    }
+
+    my $file = "$PORT_DIR/$port";
+
+    for (1 .. 3) {
+        if (sysopen my $fh, $file, O_CREAT | O_EXCL | O_WRONLY, 0644) {
+            print $fh "$$\n";
+            close $fh;
+            return 1;
+        }
+
+        # no reservations possible here: the kernel's choice will do
+        return 1 unless -e $file;
+
+        open my $fh, '<', $file or next;
+        my $pid = <$fh> // '';
+        close $fh;
+        chomp $pid;
+
+        return 0 if $pid =~ /^\d+$/ && (kill(0, $pid) || $! != ESRCH);
+
+        # left by a test that was killed
+        unlink $file;
+    }
+
+    return 0;
+}
+
+sub persona_module_conf {
+    my $m = $ENV{PERSONA_MODULE};
+    return '' unless defined $m && length $m;
+    return 'load_module ' . (abs_path($m) // $m) . ";\n";
+}
+
+sub wait_for {
+    my ($what, $timeout, $cond) = @_;
+
+    my $end = time + $timeout;
+    my $pause = 0.002;
+
+    while (1) {
+        return 1 if $cond->();
+        die sprintf("timeout after %gs waiting for %s\n", $timeout, $what)
+            if time >= $end;
+        sleep $pause;
+        $pause *= 2 if $pause < 0.05;
+    }
+}
+
+# --- the object ---
 
 sub new {
-    my ($class, %opts) = @_;
+    my ($class, %o) = @_;
 
-    my $dir = tempdir('persona-test-XXXXXX', TMPDIR => 1, CLEANUP => 1);
+    my $dir = tempdir('persona-test-XXXXXX', TMPDIR => 1, CLEANUP => 0);
     chmod 0755, $dir;
+    mkdir "$dir/tmp", 0755;
+    push @DIRS, $dir;
 
     my $self = bless {
         dir => $dir,
-        workers => $opts{workers} // 1,
-        ports => [],
+        workers => $o{workers} // 1,
+        nginx => $ENV{TEST_NGINX_BINARY} || $ENV{NGINX} || '/usr/sbin/nginx',
         conf => '',
         main => '',
-        pids => [],
+        ports => [],
+        port_seen => {},
+        backends => [],
         allow => [],
-        nginx => $ENV{TEST_NGINX_BINARY} // '/usr/sbin/nginx',
-        module => $ENV{PERSONA_MODULE},
+        allow_lines => {},
+        log_checked => 0,
+        started => 0,
+        owner => $$,
     }, $class;
 
-    mkdir "$dir/tmp";
-    chmod 0777, "$dir/tmp";
+    $LIVE{refaddr $self} = $self;
+    weaken $LIVE{refaddr $self};
 
     return $self;
 }
 
 sub dir { $_[0]{dir} }
 
-# a port that was free a moment ago; the same one for the same index
 sub port {
     my ($self, $n) = @_;
+    $n //= 0;
+    $self->{port_seen}{$n} = 1;
+    return $self->_port($n);
+}
 
-    until (defined $self->{ports}[$n]) {
-        my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
-            LocalPort => 0, Proto => 'tcp', Listen => 1, ReuseAddr => 0)
-            or die "no free port: $!";
-        my $p = $s->sockport;
-        close $s;
-        next if grep { defined $_ && $_ == $p } @{ $self->{ports} };
-        $self->{ports}[$n] = $p;
-    }
-
-    return $self->{ports}[$n];
+sub _port {
+    my ($self, $n) = @_;
+    return $self->{ports}[$n] //= free_port();
 }
 
 sub write_file {
@@ -86,41 +396,71 @@ sub write_file {
 
     my $path = "$self->{dir}/$name";
     make_path(dirname($path), { mode => 0755 });
-    open my $fh, '>:raw', $path or die "$path: $!";
+    open my $fh, '>:raw', $path or die "$path: $!\n";
     print $fh $content;
-    close $fh;
+    close $fh or die "$path: $!\n";
     chmod 0644, $path;
 
     return $path;
 }
 
-sub conf { $_[0]{conf} = $_[1]; $_[0] }
-sub main_conf { $_[0]{main} = $_[1]; $_[0] }
-sub allow_log { push @{ $_[0]{allow} }, $_[1]; $_[0] }
+sub read_file {
+    my ($self, $name) = @_;
+
+    open my $fh, '<:raw', "$self->{dir}/$name" or return undef;
+    local $/;
+    return <$fh> // '';
+}
+
+sub conf {
+    my ($self, $text) = @_;
+    return $self->{conf} if @_ < 2;
+    $self->{conf} = $text;
+    return $self;
+}
+
+sub main_conf {
+    my ($self, $text) = @_;
+    return $self->{main} if @_ < 2;
+    $self->{main} = $text;
+    return $self;
+}
+
+sub allow_log {
+    my ($self, $re) = @_;
+    push @{ $self->{allow} }, $re;
+    return $self;
+}
 
 sub expand {
     my ($self, $text) = @_;
 
-    $text =~ s/%%PORT(\d+)%%/$self->port($1)/ge;
+    $text =~ s/%%PORT(\d+)%%/$self->_port($1)/ge;
     $text =~ s/%%DIR%%/$self->{dir}/g;
     $text =~ s/%%T%%/$TDIR/g;
 
     return $text;
 }
 
-sub write_conf {
+sub _conf_text {
     my ($self) = @_;
 
     my $d = $self->{dir};
-    my $load = $self->{module} ? "load_module $self->{module};\n" : '';
-    my $user = $> == 0 ? "user nobody nogroup;\n" : '';
+    my $load = persona_module_conf();
+    my $user = '';
 
-    my $conf = <<"EOF";
+    if ($> == 0) {
+        my $group = getgrnam('nogroup') ? 'nogroup' : 'nobody';
+        $user = "user nobody $group;\n";
+    }
+
+    return $self->expand(<<"EOF");
 $load$user
+$self->{main}
+
 worker_processes $self->{workers};
 pid $d/nginx.pid;
 error_log $d/error.log notice;
-$self->{main}
 
 events {
     worker_connections 1024;
@@ -128,19 +468,83 @@ events {
 
 http {
     access_log $d/access.log;
-    client_body_temp_path $d/tmp/client;
+    client_body_temp_path $d/tmp/client_body;
     proxy_temp_path $d/tmp/proxy;
     fastcgi_temp_path $d/tmp/fastcgi;
     uwsgi_temp_path $d/tmp/uwsgi;
     scgi_temp_path $d/tmp/scgi;
+
     default_type application/octet-stream;
-    types { text/html html; text/plain txt; }
+    types {
+        text/html html;
+        text/plain txt;
+        text/css css;
+        application/javascript js;
+        application/json json;
+    }
 
 $self->{conf}
 }
 EOF
+}
 
-    $self->write_file('nginx.conf', $self->expand($conf));
+sub write_conf {
+    my ($self) = @_;
+    $self->{conf_text} = $self->_conf_text;
+    return $self->write_file('nginx.conf', $self->{conf_text});
+}
+
+sub conf_line {
+    my ($self, $re) = @_;
+
+    my @l = split /\n/, $self->_conf_text;
+
+    for my $i (0 .. $#l) {
+        return $i + 1 if $l[$i] =~ $re;
+    }
+
+    return undef;
+}
+
+sub ssl_cert {
+    my ($self, $name) = @_;
+
+    $name //= 'localhost';
+
+    my ($crt, $key) = map { "$self->{dir}/$name.$_" } qw(crt key);
+    my @cmd = ('openssl', 'req', '-x509', '-newkey', 'ec', '-pkeyopt',
+        'ec_paramgen_curve:prime256v1', '-nodes', '-days', '7',
+        '-subj', "/CN=$name", '-keyout', $key, '-out', $crt);
+
+    my ($rc, $out) = _run(@cmd);
+    die "openssl failed ($rc): $out" if $rc != 0;
+    chmod 0644, $crt, $key;
+
+    return ($crt, $key);
+}
+
+# runs a command, returns its exit code and its output (stdout + stderr)
+sub _run {
+    my (@cmd) = @_;
+
+    my $pid = open(my $fh, '-|') // die "fork: $!\n";
+
+    if ($pid == 0) {
+        open STDERR, '>&', \*STDOUT;
+
+        # nginx takes NGINX for sockets inherited from a binary upgrade,
+        # and then neither daemonizes nor trusts its configuration
+        delete $ENV{NGINX};
+        { no warnings 'exec'; exec { $cmd[0] } @cmd; }
+        syswrite STDOUT, "cannot run $cmd[0]: $!\n";
+        POSIX::_exit(127);
+    }
+
+    local $/;
+    my $out = <$fh> // '';
+    close $fh;
+
+    return ($? >> 8 || ($? & 127 ? 128 + ($? & 127) : 0), $out);
 }
 
 sub nginx_cmd {
@@ -155,150 +559,406 @@ sub nginx_t {
 
     $self->write_conf;
 
-    my @cmd = $self->nginx_cmd('-t');
-    my $out = `@cmd 2>&1`;
+    # nginx -t logs its verdict to the -e file and writes the pid file:
+    # keep both away from a running nginx
+    my @cmd = $self->nginx_cmd;
+    $cmd[-1] = "$self->{dir}/nginx-t.log";
+    my ($rc, $out) = _run(@cmd, '-t');
 
-    return ($? >> 8, $out);
-}
-
-sub wait_for {
-    my ($what, $timeout, $cond) = @_;
-
-    my $end = time + $timeout;
-
-    while (time < $end) {
-        return 1 if $cond->();
-        sleep 0.02;
+    if ($self->{started}) {
+        $self->write_file('nginx.pid', "$self->{master}\n");
     }
 
-    die "timeout waiting for $what\n";
+    return ($rc, $out);
 }
 
-sub listening_ports {
+# --- processes ---
+
+sub _proc_stat {
+    my ($pid) = @_;
+
+    open my $fh, '<', "/proc/$pid/stat" or return;
+    my $line = <$fh> // return;
+    my ($state, $ppid) = $line =~ /^\d+ \(.*\) (\S) (\d+)/s or return;
+
+    return ($state, $ppid);
+}
+
+sub _alive {
+    my ($pid) = @_;
+    my ($state) = _proc_stat($pid);
+    return defined $state && $state ne 'Z';
+}
+
+sub _children {
+    my ($master) = @_;
+
+    my @c;
+
+    opendir my $dh, '/proc' or return ();
+
+    for my $pid (grep { /^\d+$/ } readdir $dh) {
+        my ($state, $ppid) = _proc_stat($pid);
+        push @c, $pid if defined $ppid && $ppid == $master && $state ne 'Z';
+    }
+
+    return @c;
+}
+
+sub master_pid {
     my ($self) = @_;
-    my @p;
-    push @p, $1 while $self->{conf} =~ /listen\s+127\.0\.0\.1:%%PORT(\d+)%%/g;
-    return map { $self->port($_) } @p;
+
+    return $self->{master} if $self->{started};
+
+    open my $fh, '<', "$self->{dir}/nginx.pid" or return;
+    my $pid = <$fh> // return;
+    return $pid =~ /^(\d+)$/ ? $1 : undef;
+}
+
+sub worker_pids {
+    my ($self) = @_;
+
+    my $master = $self->master_pid or return ();
+    my @w;
+
+    for my $pid (_children($master)) {
+        open my $fh, '<', "/proc/$pid/cmdline" or next;
+        my $cmd = <$fh> // '';
+        push @w, $pid if $cmd =~ /worker process/ && $cmd !~ /shutting down/;
+    }
+
+    @w = sort { $a <=> $b } @w;
+
+    return @w;
+}
+
+sub _log_tail {
+    my ($self) = @_;
+
+    my @l = split /\n/, $self->error_log;
+    splice @l, 0, @l - 20 if @l > 20;
+
+    return join '', map { "    $_\n" } @l;
+}
+
+# waits, or dies with the end of error.log
+sub _wait {
+    my ($self, $what, $timeout, $cond) = @_;
+
+    eval { wait_for($what, $timeout, $cond) } and return 1;
+    die $@ . "error.log ends with:\n" . $self->_log_tail;
+}
+
+sub _listen_addrs {
+    my ($self) = @_;
+
+    my @a;
+
+    for my $line (split /\n/, $self->{conf_text}) {
+        next if $line =~ /^\s*#/;
+
+        while ($line =~ /(?:^|[;{])\s*listen\s+([^\s;]+)([^;]*)/g) {
+            my ($addr, $params) = ($1, $2);
+
+            next if $params =~ /\budp\b/ || $addr =~ /^unix:/;
+
+            if ($addr =~ /^\[([^\]]+)\]:(\d+)$/) {
+                push @a, [ $1, $2 ];
+            } elsif ($addr =~ /^([^:]+):(\d+)$/) {
+                push @a, [ $1 =~ /^(\*|0\.0\.0\.0|localhost)$/
+                    ? '127.0.0.1' : $1, $2 ];
+            } elsif ($addr =~ /^(\d+)$/) {
+                push @a, [ '127.0.0.1', $1 ];
+            }
+        }
+    }
+
+    return @a;
+}
+
+sub _wait_listening {
+    my ($self) = @_;
+
+    for my $a ($self->_listen_addrs) {
+        my ($host, $port) = @$a;
+        $self->_wait("$host:$port to accept connections", 10, sub {
+            my $s = IO::Socket::IP->new(PeerHost => $host,
+                PeerPort => $port, Proto => 'tcp', Timeout => 1);
+            return defined $s;
+        });
+    }
 }
 
 sub start {
     my ($self) = @_;
 
-    $self->write_conf;
+    die "nginx is already running\n" if $self->{started};
 
-    my @cmd = $self->nginx_cmd;
-    my $out = `@cmd 2>&1`;
+    my ($rc, $out);
 
-    if ($? != 0) {
-        die "nginx failed to start: $out";
+    for my $attempt (1 .. 5) {
+        $self->write_conf;
+        unlink "$self->{dir}/nginx.pid";
+
+        ($rc, $out) = _run($self->nginx_cmd);
+        last if $rc == 0;
+
+        # a port taken by someone else since it was found free
+        my %index;
+        @index{ @{ $self->{ports} } } = 0 .. $#{ $self->{ports} };
+        my @busy = grep { defined && !$self->{port_seen}{$_} }
+            map { $index{$_} } $out =~ /bind\(\) to \S+:(\d+) failed \(98:/g;
+
+        last unless @busy && $attempt < 5;
+
+        $self->{ports}[$_] = free_port() for @busy;
+
+        # the failed attempt's complaints are not the test's problem
+        $self->{allow_lines}{$_} = 1
+            for grep { /\[emerg\]/ } split /\n/, $self->error_log;
     }
 
+    die "nginx failed to start (exit code $rc):\n$out"
+        . "error.log ends with:\n" . $self->_log_tail
+        if $rc != 0;
+
+    my $pid;
+    $self->_wait('the pid file', 10, sub {
+        $pid = $self->master_pid;
+        return defined $pid && _alive($pid);
+    });
+
+    $self->{master} = $pid;
     $self->{started} = 1;
 
-    wait_for('nginx pid file', 10, sub { -s "$self->{dir}/nginx.pid" });
+    $self->_wait("$self->{workers} worker(s)", 10,
+        sub { $self->worker_pids >= $self->{workers} });
 
-    for my $port ($self->listening_ports) {
-        wait_for("port $port", 10, sub {
-            my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port");
-            return defined $s;
-        });
-    }
-
-    wait_for('workers', 10,
-        sub { my @w = $self->worker_pids; @w >= $self->{workers} });
+    $self->_wait_listening;
 
     return $self;
-}
-
-sub master_pid {
-    my ($self) = @_;
-    open my $fh, '<', "$self->{dir}/nginx.pid" or return;
-    my $pid = <$fh>;
-    chomp $pid if defined $pid;
-    return $pid;
-}
-
-# workers serving requests: children of the master not shutting down
-sub worker_pids {
-    my ($self) = @_;
-    my $master = $self->master_pid or return ();
-    my @w;
-
-    for my $stat (glob '/proc/[0-9]*/stat') {
-        open my $fh, '<', $stat or next;
-        my $line = <$fh> // next;
-        my ($pid, $ppid) = $line =~ /^(\d+) \(.*\) \S+ (\d+)/ or next;
-        next unless $ppid == $master;
-        open my $cf, '<', "/proc/$pid/cmdline" or next;
-        my $cmd = <$cf> // '';
-        push @w, $pid if $cmd =~ /worker process/
-            && $cmd !~ /shutting down/;
-    }
-
-    return sort @w;
 }
 
 sub reload {
-    my ($self) = @_;
+    my ($self, %o) = @_;
 
-    my @old = $self->worker_pids;
-    my @cmd = $self->nginx_cmd('-s', 'reload');
+    die "reload: nginx is not running\n" unless $self->{started};
+
+    my %old = map { $_ => 1 } $self->worker_pids;
+    my $offset = (-s "$self->{dir}/error.log") || 0;
+
     $self->write_conf;
-    system(@cmd) == 0 or die "reload failed";
+    kill 'HUP', $self->{master} or die "reload: cannot signal nginx: $!\n";
 
-    my %old = map { $_ => 1 } @old;
+    my $refused;
 
-    wait_for('new workers', 10, sub {
-        my @new = $self->worker_pids;
-        return @new >= $self->{workers} && !grep { $old{$_} } @new;
+    $self->_wait('workers with the new configuration', 30, sub {
+        my $log = $self->error_log;
+        my @l = split /\n/, substr($log, $offset <= length $log ? $offset : 0);
+        my @emerg = grep { /\[emerg\]/ } @l;
+
+        if (@emerg) {
+            $refused = \@emerg;
+            return 1;
+        }
+
+        return grep({ !$old{$_} } $self->worker_pids) >= $self->{workers};
     });
 
-    wait_for('old workers to exit', 10,
-        sub { !grep { kill 0, $_ } @old });
+    if ($refused) {
+        die "reload refused:\n" . join("\n", @$refused) . "\n"
+            unless $o{allow_failure};
 
-    return $self;
+        $self->{allow_lines}{$_} = 1 for @$refused;
+        return 0;
+    }
+
+    $self->_wait('the previous workers to exit', 30,
+        sub { !grep { _alive($_) } keys %old });
+
+    $self->_wait_listening;
+
+    return 1;
 }
 
 sub reopen {
     my ($self) = @_;
-    kill 'USR1', $self->master_pid;
+
+    die "reopen: nginx is not running\n" unless $self->{started};
+
+    my $log = "$self->{dir}/error.log";
+    my $want = 1 + $self->{workers};
+
+    # the lines announcing the reopening go to the file open before it
+    if (open my $fh, '<', $log) {
+        seek $fh, 0, SEEK_END;
+        kill 'USR1', $self->{master};
+
+        my $seen = 0;
+        $self->_wait('logs to be reopened', 10, sub {
+            while (my $l = <$fh>) { $seen++ if $l =~ /reopening logs/ }
+            seek $fh, 0, 1;
+            return $seen >= $want;
+        });
+
+    } else {
+        kill 'USR1', $self->{master};
+        $self->_wait('error.log to be reopened', 10, sub { -e $log });
+    }
+
     return $self;
 }
 
-sub stop {
-    my ($self) = @_;
+sub _stop_nginx {
+    my ($self, $timeout) = @_;
 
-    return unless $self->{started};
+    return 1 unless $self->{started};
     $self->{started} = 0;
 
-    if (my $pid = $self->master_pid) {
-        kill 'QUIT', $pid;
-        wait_for('nginx to exit', 20, sub { !kill 0, $pid });
+    my $pid = $self->{master};
+    kill 'QUIT', $pid;
+
+    return 1 if eval { wait_for('nginx to exit', $timeout,
+        sub { !_alive($pid) }) };
+
+    my @workers = _children($pid);
+    kill 'KILL', $pid, @workers;
+
+    return 0;
+}
+
+sub stop {
+    my ($self, %o) = @_;
+
+    my $was = $self->{started};
+    my $timeout = $o{timeout} // 30;
+
+    # one assertion, as a plan expects: a hang only adds a failure
+    if ($was && !$self->_stop_nginx($timeout)) {
+        ok(0, "nginx exited within ${timeout}s after QUIT");
+        diag($self->_log_tail);
     }
 
     $self->stop_backends;
-    $self->check_error_log;
+
+    return $was ? $self->check_error_log : 1;
 }
+
+sub stop_backends {
+    my ($self) = @_;
+    $_->stop for @{ $self->{backends} };
+    $self->{backends} = [];
+}
+
+# at the end of a test or when an object goes away: stop everything,
+# and add an assertion only if something went wrong
+sub _finish {
+    my ($self) = @_;
+
+    my $was = $self->{started};
+    my $exited = $self->_stop_nginx(10);
+
+    $self->stop_backends;
+    return unless $was;
+
+    ok(0, 'nginx exited within 10s at the end of the test') unless $exited;
+
+    my @bad = $self->_new_problems;
+    if (@bad) {
+        ok(0, 'error.log has no alert, crit, emerg or crash');
+        diag(join "\n", @bad);
+    }
+}
+
+sub DESTROY {
+    my ($self) = @_;
+
+    return if ($self->{owner} // 0) != $$;
+    local ($?, $@, $!);
+
+    if (${^GLOBAL_PHASE} eq 'DESTRUCT') {
+        $self->_stop_nginx(5) if $self->{started};
+        $self->stop_backends;
+        return;
+    }
+
+    $self->_finish;
+}
+
+END {
+    if ($$ == $OWNER) {
+        local ($?, $@, $!);
+
+        for my $t (grep { defined } values %LIVE) {
+            eval { $t->_finish };
+        }
+
+        my $tb = Test::More->builder;
+        my $keep = $ENV{PERSONA_TEST_KEEP} || !$tb->is_passing;
+
+        for my $d (@DIRS) {
+            if ($keep) {
+                $tb->diag("test files kept in $d");
+            } else {
+                remove_tree($d);
+            }
+        }
+
+        for my $port (keys %RESERVED) {
+            unlink "$PORT_DIR/$port" if $RESERVED{$port} == $$;
+        }
+    }
+}
+
+# --- error.log ---
 
 sub error_log {
     my ($self) = @_;
-    open my $fh, '<', "$self->{dir}/error.log" or return '';
-    local $/;
-    return <$fh> // '';
+    return $self->read_file('error.log') // '';
+}
+
+my $PROBLEM = qr/\[(?:alert|crit|emerg)\]|exited on signal
+    |AddressSanitizer|LeakSanitizer|^\S+:\d+:\d+:\ runtime\ error:/x;
+
+sub error_log_problems {
+    my ($text, @allow) = @_;
+
+    my @bad = grep { $_ =~ $PROBLEM } split /\n/, $text // '';
+
+    for my $re (@allow) {
+        @bad = grep { $_ !~ $re } @bad;
+    }
+
+    return @bad;
+}
+
+sub _new_problems {
+    my ($self, $text) = @_;
+
+    unless (defined $text) {
+        my $log = $self->error_log;
+        my $from = $self->{log_checked} <= length $log
+            ? $self->{log_checked} : 0;
+        $text = substr($log, $from);
+        $self->{log_checked} = length $log;
+    }
+
+    return grep { !$self->{allow_lines}{$_} }
+        error_log_problems($text, @{ $self->{allow} });
 }
 
 sub check_error_log {
-    my ($self, $text) = @_;
+    my ($self, @args) = @_;
 
-    $text //= $self->error_log;
+    my @bad;
 
-    my @bad = grep {
-        /\[(alert|crit|emerg)\]|exited on signal/
-    } split /\n/, $text;
-
-    for my $re (@{ $self->{allow} }) {
-        @bad = grep { $_ !~ $re } @bad;
+    if (ref $self && eval { $self->isa(__PACKAGE__) }) {
+        @bad = $self->_new_problems(@args);
+    } else {
+        @bad = error_log_problems($self, @args);
     }
+
+    local $Test::Builder::Level = $Test::Builder::Level + 1;
 
     ok(!@bad, 'error.log has no alert, crit, emerg or crash')
         or diag(join "\n", @bad);
@@ -306,100 +966,271 @@ sub check_error_log {
     return !@bad;
 }
 
-sub DESTROY {
-    my ($self) = @_;
-    local $?;
-    if ($self->{started}) {
-        if (my $pid = $self->master_pid) {
-            kill 'TERM', $pid;
-        }
-    }
-    $self->stop_backends;
-}
-
 # --- HTTP client ---
 
-sub request {
-    my ($self, $method, $uri, %o) = @_;
+sub _build_request {
+    my ($method, $uri, %o) = @_;
 
-    my $port = $o{port} // $self->port(0);
+    my $version = $o{http} // '1.1';
+    my $h = $o{headers} // {};
+    my @pairs;
+
+    if (ref $h eq 'ARRAY') {
+        @pairs = @$h;
+    } else {
+        for my $k (sort keys %$h) {
+            my $v = $h->{$k};
+            push @pairs, map { ($k, $_) } ref $v eq 'ARRAY' ? @$v : ($v);
+        }
+    }
+
+    my %given;
+    for (my $i = 0; $i < @pairs; $i += 2) { $given{lc $pairs[$i]} = 1 }
+
+    my @defaults;
+    push @defaults, Host => 'localhost' if $version ne '1.0';
+    push @defaults, Connection => 'close' if $version ne '1.0';
+    push @defaults, 'Content-Length' => length $o{body}
+        if defined $o{body} && !$given{'transfer-encoding'};
+
+    while (my ($k, $v) = splice @defaults, 0, 2) {
+        unshift @pairs, $k, $v unless $given{lc $k};
+    }
+
+    my $raw = "$method $uri HTTP/$version\r\n";
+    while (my ($k, $v) = splice @pairs, 0, 2) {
+        $raw .= "$k: $v\r\n" if defined $v;
+    }
+
+    return $raw . "\r\n" . ($o{body} // '');
+}
+
+sub _connect {
+    my ($port, %o) = @_;
+
+    my $addr = '127.0.0.1:' . $port;
     my $s;
 
     if ($o{ssl}) {
         require IO::Socket::SSL;
-        $s = IO::Socket::SSL->new(PeerAddr => "127.0.0.1:$port",
-            SSL_verify_mode => 0) or die "ssl connect: $!";
+        $s = IO::Socket::SSL->new(PeerAddr => $addr, Timeout => 10,
+            SSL_verify_mode => IO::Socket::SSL::SSL_VERIFY_NONE(),
+            SSL_hostname => $o{sni} // '')
+            or die "request: TLS connection to $addr failed: "
+                . IO::Socket::SSL::errstr() . "\n";
     } else {
-        $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port",
-            Proto => 'tcp', Timeout => 10) or die "connect $port: $!";
+        $s = IO::Socket::INET->new(PeerAddr => $addr, Proto => 'tcp',
+            Timeout => 10)
+            or die "request: cannot connect to $addr: $@\n";
     }
 
-    my $raw = $o{raw};
+    return $s;
+}
 
-    unless (defined $raw) {
-        my %h = (Host => 'localhost', Connection => 'close',
-            %{ $o{headers} // {} });
-        my $body = $o{body};
-        $h{'Content-Length'} = length $body if defined $body;
-        $raw = "$method $uri HTTP/1.1\r\n";
-        for my $k (sort keys %h) {
-            for my $v (ref $h{$k} ? @{ $h{$k} } : $h{$k}) {
-                $raw .= "$k: $v\r\n";
-            }
+# reading a response: $rd holds the socket, the bytes not parsed yet
+# (buf) and every byte read (raw)
+sub _fill {
+    my ($rd) = @_;
+
+    return 0 if $rd->{eof};
+
+    my $s = $rd->{sock};
+
+    while (1) {
+        my $left = $rd->{deadline} - time;
+        my $ready = $s->isa('IO::Socket::SSL') && $s->pending
+            || $left > 0 && IO::Select->new($s)->can_read($left);
+
+        unless ($ready) {
+            $rd->{timed_out} = 1;
+            $rd->{eof} = 1;
+            return 0;
         }
-        $raw .= "\r\n" . ($body // '');
+
+        my $n = sysread($s, my $data, 65536);
+
+        if (!defined $n) {
+            next if $! == EINTR || ($s->isa('IO::Socket::SSL')
+                && $IO::Socket::SSL::SSL_ERROR
+                && $IO::Socket::SSL::SSL_ERROR
+                    == IO::Socket::SSL::SSL_WANT_READ());
+            $rd->{eof} = 1;
+            return 0;
+        }
+
+        if ($n == 0) {
+            $rd->{eof} = 1;
+            return 0;
+        }
+
+        $rd->{buf} .= $data;
+        $rd->{raw} .= $data;
+        return 1;
+    }
+}
+
+sub _fill_until {
+    my ($rd, $re) = @_;
+
+    until ($rd->{buf} =~ $re) {
+        _fill($rd) or return 0;
     }
 
-    print $s $raw;
+    return 1;
+}
 
-    my $resp = '';
-    my $sel = IO::Select->new($s);
-    my $end = time + ($o{timeout} // 30);
+sub _fill_n {
+    my ($rd, $n) = @_;
 
-    while (time < $end) {
-        last unless $sel->can_read($end - time);
-        my $n = sysread($s, my $buf, 65536);
+    while (length $rd->{buf} < $n) {
+        _fill($rd) or return 0;
+    }
+
+    return 1;
+}
+
+sub _read_one {
+    my ($rd, $head) = @_;
+
+    my $r = bless { status => 0, headers => {}, body => '' },
+        'Persona::Test::Response';
+
+    while (1) {
+        unless (_fill_until($rd, qr/\r?\n\r?\n/)) {
+            return undef unless length $rd->{buf};
+
+            # a response cut short in its header
+            $r->{incomplete} = 1;
+            $rd->{buf} = '';
+            return $r;
+        }
+
+        $rd->{buf} =~ s/^(.*?)\r?\n\r?\n//s;
+        my ($status, @lines) = split /\r?\n/, $1;
+
+        @$r{qw(version status reason)} =
+            $status =~ m{^HTTP/(\d\.\d) (\d{3})(?: ([^\r\n]*))?};
+        $r->{status} //= 0;
+        $r->{headers} = {};
+
+        for (@lines) {
+            my ($k, $v) = /^([^:]+):\s*(.*?)\s*$/ or next;
+            push @{ $r->{headers}{lc $k} }, $v;
+        }
+
+        # interim responses (100 Continue) precede the real one
+        last unless $r->{status} =~ /^1/ && $r->{status} != 101;
+    }
+
+    my $te = join ',', @{ $r->{headers}{'transfer-encoding'} // [] };
+    my $len = $r->{headers}{'content-length'};
+
+    if ($head || $r->{status} =~ /^(?:1\d\d|204|304)$/) {
+        return $r;
+    }
+
+    if ($te =~ /chunked/i) {
+        my @chunks;
+
+        while (1) {
+            unless (_fill_until($rd, qr/\r?\n/)) {
+                $r->{incomplete} = 1;
+                last;
+            }
+
+            unless ($rd->{buf} =~ s/^([0-9a-fA-F]+)[^\r\n]*\r?\n//) {
+                $r->{incomplete} = $r->{bad_chunk} = 1;
+                last;
+            }
+
+            my $n = hex $1;
+
+            if ($n == 0) {
+                # optional trailers, then an empty line
+                if (_fill_until($rd, qr/^\r?\n|\r?\n\r?\n/)) {
+                    $rd->{buf} =~ s/^(?:.*?\r?\n)??\r?\n//s;
+                } else {
+                    $r->{incomplete} = 1;
+                }
+                last;
+            }
+
+            unless (_fill_n($rd, $n)) {
+                push @chunks, $rd->{buf};
+                $rd->{buf} = '';
+                $r->{incomplete} = 1;
+                last;
+            }
+
+            push @chunks, substr($rd->{buf}, 0, $n, '');
+            _fill_until($rd, qr/^\r?\n/);
+            $rd->{buf} =~ s/^\r?\n//;
+        }
+
+        $r->{chunks} = \@chunks;
+        $r->{body} = join '', @chunks;
+
+    } elsif (defined $len) {
+        $len = $len->[0];
+        $r->{incomplete} = 1 unless _fill_n($rd, $len);
+        $r->{body} = substr($rd->{buf}, 0, $len, '');
+
+    } else {
+        1 while _fill($rd);
+        $r->{body} = $rd->{buf};
+        $rd->{buf} = '';
+    }
+
+    return $r;
+}
+
+sub request {
+    my ($self, $method, $uri, %o) = @_;
+
+    local $SIG{PIPE} = 'IGNORE';
+
+    my $port = $o{port} // $self->port(0);
+    my $s = _connect($port, %o);
+    my $raw = $o{raw} // _build_request($method, $uri, %o);
+
+    for (my $off = 0; $off < length $raw; ) {
+        my $n = syswrite($s, $raw, length($raw) - $off, $off);
+        next if !defined $n && $! == EINTR;
         last unless $n;
-        $resp .= $buf;
+        $off += $n;
     }
+
+    my $rd = { sock => $s, buf => '', raw => '', eof => 0,
+        deadline => time + ($o{timeout} // 30) };
+    my $head = $method eq 'HEAD';
+    my $all = defined $o{raw} || $o{read_all};
+
+    my $res = _read_one($rd, $head);
+
+    my @all = $res // ();
+
+    if ($all && $res) {
+        1 while _fill($rd);
+        while (length $rd->{buf}) {
+            push @all, _read_one($rd, $head) // last;
+        }
+    }
+
+    $res //= bless { status => 0, headers => {}, body => '' },
+        'Persona::Test::Response';
+
+    $res->{raw} = $rd->{raw};
+    $res->{timed_out} = 1 if $rd->{timed_out};
+    $res->{responses} = @all ? \@all : [ $res ];
 
     close $s;
 
-    return parse_response($resp, $method eq 'HEAD');
+    return $res;
 }
 
-sub parse_response {
-    my ($resp, $head) = @_;
-
-    my %r = (raw => $resp, headers => {});
-    my ($h, $body) = split /\r\n\r\n/, $resp, 2;
-    $h //= '';
-    my @lines = split /\r\n/, $h;
-    my $status = shift @lines // '';
-    ($r{status}) = $status =~ m{^HTTP/\d\.\d (\d+)};
-    $r{status} //= 0;
-
-    for (@lines) {
-        my ($k, $v) = /^([^:]+):\s*(.*)$/ or next;
-        push @{ $r{headers}{lc $k} }, $v;
-    }
-
-    $body //= '';
-
-    if (!$head && ($r{headers}{'transfer-encoding'}[0] // '') =~ /chunked/i) {
-        my $out = '';
-        while ($body =~ s/^([0-9a-fA-F]+)\r\n//) {
-            my $n = hex $1;
-            last if $n == 0;
-            $out .= substr($body, 0, $n, '');
-            $body =~ s/^\r\n//;
-        }
-        $body = $out;
-    }
-
-    $r{body} = $head ? '' : $body;
-
-    return \%r;
+sub requests {
+    my ($self, $n, @args) = @_;
+    return map { $self->request(@args) } 1 .. $n;
 }
 
 sub header {
@@ -407,261 +1238,138 @@ sub header {
     return ($res->{headers}{lc $name} // [])->[0];
 }
 
-# data-driven blocks: { name, method, uri, headers, body, status,
-# headers_like => { h => qr// }, header_absent => [h], body_is,
-# body_like, body_unlike, port }
+sub _header_text {
+    my ($res, $name) = @_;
+    my $v = $res->{headers}{lc $name};
+    return defined $v ? join("\n", @$v) : undef;
+}
+
 sub run_blocks {
     my ($self, $blocks) = @_;
 
-    for my $b (@$blocks) {
-        my $n = $b->{name} // $b->{uri};
-        my $res = $self->request($b->{method} // 'GET', $b->{uri},
-            headers => $b->{headers}, body => $b->{body},
-            port => $b->{port});
+    local $Test::Builder::Level = $Test::Builder::Level + 1;
 
-        is($res->{status}, $b->{status}, "$n: status")
-            if defined $b->{status};
-        is($res->{body}, $b->{body_is}, "$n: body")
-            if defined $b->{body_is};
-        like($res->{body}, $b->{body_like}, "$n: body")
-            if defined $b->{body_like};
-        unlike($res->{body}, $b->{body_unlike}, "$n: body")
-            if defined $b->{body_unlike};
+    my @res;
+
+    for my $b (@$blocks) {
+        my $method = $b->{method} // 'GET';
+        my $uri = $b->{uri} // '/';
+        my $n = $b->{name} // "$method $uri";
+
+        if (defined $b->{conf}) {
+            $self->stop if $self->{started};
+            $self->conf($b->{conf});
+            $self->start;
+        }
+
+        my $res = $self->request($method, $uri,
+            map { exists $b->{$_} ? ($_ => $b->{$_}) : () }
+                qw(headers body port http ssl sni raw timeout read_all));
+        push @res, $res;
+
+        my $checks = 0;
+
+        if (defined $b->{status}) {
+            is($res->{status}, $b->{status}, "$n: status");
+            $checks++;
+        }
+
+        for my $h (sort keys %{ $b->{headers_is} // {} }) {
+            is(_header_text($res, $h), $b->{headers_is}{$h}, "$n: $h");
+            $checks++;
+        }
 
         for my $h (sort keys %{ $b->{headers_like} // {} }) {
-            like(header($res, $h) // '', $b->{headers_like}{$h},
+            like(_header_text($res, $h) // '', $b->{headers_like}{$h},
                 "$n: $h");
+            $checks++;
         }
 
-        for my $h (@{ $b->{header_absent} // [] }) {
-            ok(!defined header($res, $h), "$n: no $h");
+        for my $h (sort keys %{ $b->{headers_unlike} // {} }) {
+            unlike(_header_text($res, $h) // '', $b->{headers_unlike}{$h},
+                "$n: $h");
+            $checks++;
         }
+
+        for my $h (@{ $b->{header_absent} // [] },
+            @{ $b->{headers_absent} // [] })
+        {
+            ok(!exists $res->{headers}{lc $h}, "$n: no $h")
+                or diag("$h: " . _header_text($res, $h));
+            $checks++;
+        }
+
+        if (exists $b->{body_is}) {
+            is($res->{body}, $b->{body_is}, "$n: body");
+            $checks++;
+        }
+
+        if (defined $b->{body_like}) {
+            like($res->{body}, $b->{body_like}, "$n: body");
+            $checks++;
+        }
+
+        if (defined $b->{body_unlike}) {
+            unlike($res->{body}, $b->{body_unlike}, "$n: body");
+            $checks++;
+        }
+
+        if (defined $b->{cookie_count}) {
+            is(scalar @{ $res->{headers}{'set-cookie'} // [] },
+                $b->{cookie_count}, "$n: Set-Cookie count");
+            $checks++;
+        }
+
+        if (defined $b->{check}) {
+            $b->{check}->($res);
+            $checks++;
+        }
+
+        die "block \"$n\" has no expectation\n" unless $checks;
     }
+
+    return @res;
 }
 
 # --- backends ---
 
-# an HTTP server in a child process; the handler gets { method, uri,
-# headers, body } and returns { status, headers => [..], body, chunks,
-# byte_at_a_time, close_delimited }
 sub backend {
     my ($self, $handler, %o) = @_;
 
-    my $port = $o{port} // die 'port';
-    my $ls = IO::Socket::INET->new(LocalAddr => "127.0.0.1:$port",
-        Listen => 128, ReuseAddr => 1, Proto => 'tcp')
-        or die "backend listen $port: $!";
+    my $b = Persona::Backend::HTTP->new($handler, %o);
+    push @{ $self->{backends} }, $b;
 
-    my $pid = fork // die "fork: $!";
-
-    if ($pid == 0) {
-        $SIG{TERM} = sub { POSIX::_exit(0) };
-        while (my $c = $ls->accept) {
-            serve_http($c, $handler);
-            close $c;
-        }
-        POSIX::_exit(0);
-    }
-
-    close $ls;
-    push @{ $self->{pids} }, $pid;
-
-    return $pid;
+    return $b;
 }
 
-sub read_http_request {
-    my ($c) = @_;
-
-    my $buf = '';
-    while ($buf !~ /\r\n\r\n/) {
-        my $n = sysread($c, $buf, 65536, length $buf);
-        return unless $n;
-    }
-
-    my ($head, $body) = split /\r\n\r\n/, $buf, 2;
-    my @l = split /\r\n/, $head;
-    my ($method, $uri) = (shift @l) =~ /^(\S+) (\S+)/;
-    my %h;
-    for (@l) { my ($k, $v) = /^([^:]+):\s*(.*)$/ or next; $h{lc $k} = $v }
-
-    my $len = $h{'content-length'} // 0;
-    while (length($body) < $len) {
-        my $n = sysread($c, $body, $len - length $body, length $body);
-        last unless $n;
-    }
-
-    return { method => $method, uri => $uri, headers => \%h, body => $body };
-}
-
-sub serve_http {
-    my ($c, $handler) = @_;
-
-    my $req = read_http_request($c) or return;
-    my $r = $handler->($req);
-
-    my @chunks = $r->{chunks} ? @{ $r->{chunks} } : ($r->{body} // '');
-    my $body = join '', @chunks;
-    my $status = $r->{status} // 200;
-    my @h = @{ $r->{headers} // ['Content-Type' => 'text/html'] };
-
-    my $out = "HTTP/1.1 $status X\r\nConnection: close\r\n";
-    while (my ($k, $v) = splice @h, 0, 2) { $out .= "$k: $v\r\n" }
-
-    my $chunked = !$r->{close_delimited} && ($r->{chunks} || $r->{byte_at_a_time});
-    if ($chunked) {
-        $out .= "Transfer-Encoding: chunked\r\n";
-    } elsif (!$r->{close_delimited}) {
-        $out .= "Content-Length: " . length($body) . "\r\n";
-    }
-    $out .= "\r\n";
-
-    setsockopt($c, IPPROTO_TCP, TCP_NODELAY, 1);
-    syswrite($c, $out);
-    return if $req->{method} eq 'HEAD';
-
-    if ($r->{byte_at_a_time}) {
-        @chunks = split //, $body;
-    }
-
-    for my $piece (@chunks) {
-        next unless length $piece;
-        my $data = $chunked
-            ? sprintf("%x\r\n%s\r\n", length $piece, $piece) : $piece;
-        syswrite($c, $data) // return;
-    }
-
-    syswrite($c, "0\r\n\r\n") if $chunked;
-}
-
-# a minimal FastCGI responder
 sub fastcgi_backend {
     my ($self, $handler, %o) = @_;
 
-    my $port = $o{port} // die 'port';
-    my $ls = IO::Socket::INET->new(LocalAddr => "127.0.0.1:$port",
-        Listen => 128, ReuseAddr => 1, Proto => 'tcp')
-        or die "fastcgi listen $port: $!";
+    my $b = Persona::Backend::FastCGI->new($handler, %o);
+    push @{ $self->{backends} }, $b;
 
-    my $pid = fork // die "fork: $!";
-
-    if ($pid == 0) {
-        $SIG{TERM} = sub { POSIX::_exit(0) };
-        while (my $c = $ls->accept) {
-            serve_fastcgi($c, $handler);
-            close $c;
-        }
-        POSIX::_exit(0);
-    }
-
-    close $ls;
-    push @{ $self->{pids} }, $pid;
-
-    return $pid;
+    return $b;
 }
 
-sub read_exact {
-    my ($c, $n) = @_;
-    my $buf = '';
-    while (length $buf < $n) {
-        my $r = sysread($c, $buf, $n - length $buf, length $buf);
-        return unless $r;
-    }
-    return $buf;
-}
-
-sub serve_fastcgi {
-    my ($c, $handler) = @_;
-
-    my ($id, %params, $stdin) = (1);
-    $stdin = '';
-
-    while (1) {
-        my $h = read_exact($c, 8) // return;
-        my ($ver, $type, $rid, $len, $pad) = unpack 'CCnnC', $h;
-        $id = $rid;
-        my $content = $len ? read_exact($c, $len) // return : '';
-        read_exact($c, $pad) if $pad;
-
-        if ($type == 4 && $len) {
-            while (length $content) {
-                my ($nl, $vl);
-                for my $x (\$nl, \$vl) {
-                    my $b = ord substr($content, 0, 1);
-                    if ($b & 0x80) {
-                        $$x = unpack('N', substr($content, 0, 4, ''))
-                            & 0x7fffffff;
-                    } else {
-                        $$x = $b;
-                        substr($content, 0, 1, '');
-                    }
-                }
-                my $k = substr($content, 0, $nl, '');
-                $params{$k} = substr($content, 0, $vl, '');
-            }
-        } elsif ($type == 5) {
-            last unless $len;
-            $stdin .= $content;
-        }
-    }
-
-    my $r = $handler->({ method => $params{REQUEST_METHOD},
-        uri => $params{REQUEST_URI}, headers => \%params, body => $stdin });
-
-    my @chunks = $r->{chunks} ? @{ $r->{chunks} } : ($r->{body} // '');
-    my @h = @{ $r->{headers} // ['Content-Type' => 'text/html'] };
-    my $head = 'Status: ' . ($r->{status} // 200) . "\r\n";
-    while (my ($k, $v) = splice @h, 0, 2) { $head .= "$k: $v\r\n" }
-    $head .= "\r\n";
-
-    for my $piece ($head, @chunks) {
-        while (length $piece) {
-            my $part = substr($piece, 0, 65535, '');
-            syswrite($c, pack('CCnnCC', 1, 6, $id, length $part, 0, 0)
-                . $part);
-        }
-    }
-
-    syswrite($c, pack('CCnnCC', 1, 6, $id, 0, 0, 0));
-    syswrite($c, pack('CCnnCC', 1, 3, $id, 8, 0, 0) . pack('NCx3', 0, 0));
-}
-
-# collects UDP datagrams (syslog) in a child, written to a file
 sub udp_listener {
     my ($self, %o) = @_;
 
-    my $port = $o{port} // die 'port';
-    my $file = "$self->{dir}/udp-$port.log";
-    my $s = IO::Socket::INET->new(LocalAddr => "127.0.0.1:$port",
-        Proto => 'udp') or die "udp $port: $!";
+    my $port = $o{port} // free_port();
+    my $u = Persona::Backend::UDP->new(%o, port => $port,
+        file => "$self->{dir}/udp-$port.log");
+    push @{ $self->{backends} }, $u;
 
-    my $pid = fork // die "fork: $!";
-
-    if ($pid == 0) {
-        $SIG{TERM} = sub { POSIX::_exit(0) };
-        open my $fh, '>>', $file or POSIX::_exit(1);
-        $fh->autoflush(1);
-        while (defined $s->recv(my $msg, 65536)) {
-            $msg =~ s/\n*$/\n/;
-            print $fh $msg;
-        }
-        POSIX::_exit(0);
-    }
-
-    close $s;
-    push @{ $self->{pids} }, $pid;
-
-    return $file;
+    return $u;
 }
 
-sub stop_backends {
-    my ($self) = @_;
 
-    for my $pid (@{ $self->{pids} }) {
-        kill 'TERM', $pid;
-        waitpid $pid, 0;
-    }
+package Persona::Test::Response;
 
-    $self->{pids} = [];
+sub header { Persona::Test::header(@_) }
+
+sub header_values {
+    my ($res, $name) = @_;
+    return @{ $res->{headers}{lc $name} // [] };
 }
 
 1;
