@@ -48,6 +48,8 @@ static u_char *ngx_http_persona_json_str(u_char *p, const char *key,
     ngx_str_t *s);
 static ngx_int_t ngx_http_persona_var(ngx_http_request_t *r,
     ngx_int_t index, ngx_str_t *s);
+static ngx_int_t ngx_http_persona_request_id(ngx_http_request_t *r,
+    ngx_uint_t index, ngx_str_t *s);
 static ngx_int_t ngx_http_persona_conversion_handler(ngx_http_request_t *r);
 static void ngx_http_persona_conversion_body(ngx_http_request_t *r);
 static ngx_int_t ngx_http_persona_arg(ngx_str_t *args, const char *name,
@@ -128,6 +130,41 @@ ngx_http_persona_var(ngx_http_request_t *r, ngx_int_t index, ngx_str_t *s)
 }
 
 
+/*
+ * nginx's $request_id costs a call into OpenSSL's random generator, more
+ * than the rest of an event.  Unless the request already has one, the id
+ * is drawn from the module's random pool, in the same format, and becomes
+ * the request's $request_id, so access logs show the same value.
+ */
+
+static ngx_int_t
+ngx_http_persona_request_id(ngx_http_request_t *r, ngx_uint_t index,
+    ngx_str_t *s)
+{
+    ngx_http_variable_value_t  *vv;
+
+    vv = &r->variables[index];
+
+    if (vv->valid && !vv->not_found) {
+        s->len = vv->len;
+        s->data = vv->data;
+        return NGX_OK;
+    }
+
+    if (ngx_http_persona_random_id(r, s) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    vv->len = s->len;
+    vv->data = s->data;
+    vv->valid = 1;
+    vv->no_cacheable = 0;
+    vv->not_found = 0;
+
+    return NGX_OK;
+}
+
+
 /* the fields every event carries, escaped for JSON */
 
 static ngx_int_t
@@ -169,12 +206,18 @@ ngx_http_persona_event_common(ngx_http_request_t *r,
     dst[3] = &ev->channel;
     dst[4] = &ev->request_id;
 
-    for (i = 0; i < 5; i++) {
+    for (i = 0; i < 4; i++) {
         if (ngx_http_persona_var(r, pmcf->event_index[i], &raw[i])
             != NGX_OK)
         {
             return NGX_ERROR;
         }
+    }
+
+    if (ngx_http_persona_request_id(mr, pmcf->event_index[4], &raw[4])
+        != NGX_OK)
+    {
+        return NGX_ERROR;
     }
 
     /* the path as requested, without the query string that may carry

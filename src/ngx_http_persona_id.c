@@ -14,8 +14,6 @@
 #include <sys/random.h>
 
 
-static ngx_int_t ngx_http_persona_random_id(ngx_http_request_t *r,
-    ngx_str_t *id);
 static ngx_uint_t ngx_http_persona_valid_cookie_id(ngx_str_t *v);
 static ngx_int_t ngx_http_persona_cookie_attrs(ngx_conf_t *cf,
     ngx_http_persona_cookie_t *cookie, ngx_str_t *domain, ngx_str_t *path,
@@ -150,7 +148,9 @@ ngx_http_persona_identify(ngx_http_request_t *r, ngx_http_persona_ctx_t *ctx)
 }
 
 
-static ngx_int_t
+/* 128 random bits in hex: visitor ids, and request ids for events */
+
+ngx_int_t
 ngx_http_persona_random_id(ngx_http_request_t *r, ngx_str_t *id)
 {
     u_char   *p;

@@ -198,6 +198,7 @@ ngx_http_persona_ctx_t *ngx_http_persona_find_ctx(ngx_http_request_t *r);
 
 ngx_int_t ngx_http_persona_identify(ngx_http_request_t *r,
     ngx_http_persona_ctx_t *ctx);
+ngx_int_t ngx_http_persona_random_id(ngx_http_request_t *r, ngx_str_t *id);
 ngx_int_t ngx_http_persona_set_cookie(ngx_http_request_t *r,
     ngx_http_persona_ctx_t *ctx);
 char *ngx_http_persona_cookie(ngx_conf_t *cf, ngx_command_t *cmd,

@@ -48,6 +48,7 @@ $t->conf(<<'CONF');
 
     log_format persona_exposure escape=none '$persona_exposures';
     log_format persona_conversion escape=none '$persona_conversion';
+    log_format ids '$request_id $http_x_user_id';
 
     server {
         listen 127.0.0.1:%%PORT0%%;
@@ -59,6 +60,7 @@ $t->conf(<<'CONF');
 
         access_log %%DIR%%/exposure.log persona_exposure
                    if=$persona_exposed;
+        access_log %%DIR%%/ids.log ids;
         access_log syslog:server=127.0.0.1:%%PORT2%%,tag=persona,nohostname
                    persona_exposure if=$persona_exposed;
 
@@ -141,6 +143,10 @@ like($first->{ts}, qr/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/,
     'ts in UTC with milliseconds');
 like($first->{request_id}, qr/^[0-9a-f]{32}$/, 'request_id');
 ok(!grep({ /127\.0\.0\.1/ } lines('exposure.log')), 'no client address');
+
+my %rid = map { (split / /)[1] => (split / /)[0] } lines('ids.log');
+is($first->{request_id}, $rid{v1},
+    'request_id is the request\'s $request_id');
 
 is($e[2]->{experiment}, 'split', 'a variable read for a rewrite counts');
 is(scalar(grep { $_->{experiment} eq 'nobody' } @e), 0,
