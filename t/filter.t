@@ -83,6 +83,9 @@ $t->backend(sub {
     my $u = $r->{uri};
     return { body => $page, byte_at_a_time => 1 } if $u =~ /^\/bytes/;
     return { chunks => [ split /(?<=<)/, $page ] } if $u =~ /^\/chunks/;
+    # pieces in separate reads, then the end of the stream alone
+    return { chunks => [ split /(?<=-)/, $page ], delay => 0.01,
+        http10 => 1 } if $u =~ /^\/slow/;
     return { status => 204, body => '' } if $u =~ /^\/nocontent/;
     return { status => 206, body => $page, headers => [
         'Content-Type' => 'text/html',
@@ -203,7 +206,7 @@ like($res->{body}, qr/\n\n<\/body>|\nkept\n/,
 like($res->{body}, qr/\nHello\n/, 'greeting keeps its default content');
 
 for my $uri ('/p/', '/unbuffered/', '/p/bytes', '/unbuffered/bytes',
-    '/p/chunks', '/unbuffered/chunks', '/fcgi')
+    '/p/chunks', '/unbuffered/chunks', '/unbuffered/slow', '/fcgi')
 {
     is(get($uri, %w)->{body}, $winter, "$uri: injected");
 }

@@ -20,6 +20,9 @@ $t->conf(<<'CONF');
     persona_segment target   'segment(vip) and not segment(mobile) or segment(big)';
     persona_segment nocase   '$http_x_name ~* ^ALICE';
 
+    persona_channel_rule medium   crm              email;
+    persona_channel_rule referrer partner.example  paid;
+
     persona_experiment targeted {
         target 'segment(vip)';
         variant a;
@@ -39,6 +42,10 @@ $t->conf(<<'CONF');
 
         location / {
             return 200 "segments=$persona_segments targeted=$persona_variant_targeted winter=$persona_variant_winter\n";
+        }
+
+        location = /channel {
+            return 200 "$persona_channel\n";
         }
 
         # a condition with a regex must not change $1 of the location
@@ -84,6 +91,21 @@ my $body = $t->request(GET => '/cap/word',
     headers => { Cookie => 'tier=gold' })->{body};
 is($body, "before=word after=word seg=vip,target\n",
     'regex captures do not leak into the request');
+
+# channels: configured rules first, then the defaults
+
+for my $case ([ '/channel?utm_medium=crm', {}, 'email' ],
+    [ '/channel?utm_medium=cpc', {}, 'paid' ],
+    [ '/channel', { Referer => 'https://www.partner.example/x' }, 'paid' ],
+    [ '/channel', { Referer => 'https://www.google.fr/' }, 'search' ],
+    [ '/channel', { Referer => 'https://t.co/abc' }, 'social' ],
+    [ '/channel?fbclid=1', {}, 'social' ],
+    [ '/channel', {}, 'direct' ])
+{
+    my ($uri, $h, $want) = @$case;
+    is($t->request(GET => $uri, headers => $h)->{body}, "$want\n",
+        "channel of $uri " . join(' ', %$h));
+}
 
 # targeting
 
