@@ -23,6 +23,7 @@
 
 
 #define NGX_HTTP_PERSONA_SMALL_BUF  128
+#define NGX_HTTP_PERSONA_HOLD_START 1024
 
 
 typedef struct {
@@ -536,7 +537,10 @@ ngx_http_persona_open_slot(ngx_http_persona_filter_ctx_t *f,
         return NGX_OK;
     }
 
-    f->hold = ngx_http_persona_get_mem_buf(f, f->plcf->hold);
+    /* defaults are usually short: start small, grow up to the limit */
+
+    f->hold = ngx_http_persona_get_mem_buf(f, ngx_min(f->plcf->hold,
+                                                  NGX_HTTP_PERSONA_HOLD_START));
     if (f->hold == NULL) {
         return NGX_ERROR;
     }
@@ -677,15 +681,34 @@ static ngx_int_t
 ngx_http_persona_hold(ngx_http_persona_filter_ctx_t *f, const u_char *p,
     size_t len)
 {
-    ngx_buf_t  *b;
+    size_t      size;
+    ngx_buf_t  *b, *nb;
 
     b = f->hold;
+    size = (size_t) (b->last - b->pos) + len;
 
     /* the buffer may be a larger one reused: the limit is the setting */
 
-    if ((size_t) (b->last - b->pos) + len <= f->plcf->hold
-        && (size_t) (b->end - b->last) >= len)
-    {
+    if (size <= f->plcf->hold) {
+
+        if ((size_t) (b->end - b->last) < len) {
+            nb = ngx_http_persona_get_mem_buf(f,
+                     ngx_min(ngx_max(2 * (size_t) (b->end - b->start), size),
+                             f->plcf->hold));
+            if (nb == NULL) {
+                return NGX_ERROR;
+            }
+
+            nb->last = ngx_cpymem(nb->pos, b->pos, b->last - b->pos);
+
+            if (ngx_http_persona_recycle_mem(f, b) != NGX_OK) {
+                return NGX_ERROR;
+            }
+
+            f->hold = nb;
+            b = nb;
+        }
+
         b->last = ngx_cpymem(b->last, p, len);
         return NGX_OK;
     }

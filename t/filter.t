@@ -32,6 +32,8 @@ $t->write_file('html/ssi.html',
     . "<!--# include virtual=\"/inc.html\" -->\n");
 $t->write_file('html/inc.html', "[<!--persona:hero-->INC<!--/persona:hero-->]");
 $t->write_file('fragments/winter.html', "<b>WINTER</b>");
+$t->write_file('html/big.html', "a<!--persona:hero-->" . ('x' x 9000)
+    . "<!--/persona:hero-->b\n");
 
 # ids chosen so that the test does not depend on hashing: the variant is
 # forced through the split_clients-compatible hash of a known key
@@ -210,6 +212,11 @@ for my $uri ('/p/', '/unbuffered/', '/p/bytes', '/unbuffered/bytes',
 {
     is(get($uri, %w)->{body}, $winter, "$uri: injected");
 }
+
+is(get('/big.html', %w)->{body}, "a<b>WINTER</b>b\n",
+    'a 9000-byte default held and replaced');
+is(get('/big.html', %c)->{body}, 'a' . ('x' x 9000) . "b\n",
+    'a 9000-byte default kept for control');
 
 is(get('/unclosed.html', %w)->{body},
     "anever closed <b>tail</b>\n",
