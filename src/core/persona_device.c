@@ -2,8 +2,10 @@
 /*
  * Copyright (C) ngx_http_persona_module authors
  *
- * Device classification (rules in persona_device.h): a few
- * case-insensitive substring searches, no regular expressions.
+ * Device classification (rules in persona_device.h) in one pass over the
+ * User-Agent, with no regular expressions: at each byte only the tokens
+ * that start with that letter are compared, so the cost is about one
+ * comparison per byte whatever the length of the token lists.
  */
 
 
@@ -12,107 +14,265 @@
 #include "persona_device.h"
 
 
-static int persona_device_has(const unsigned char *s, size_t len,
-    const char *token);
-static int persona_device_any(const unsigned char *s, size_t len,
-    const char *const *tokens);
+#define PERSONA_DEVICE_BOT_F      0x01
+#define PERSONA_DEVICE_TABLET_F   0x02
+#define PERSONA_DEVICE_PHONE_F    0x04
+#define PERSONA_DEVICE_ANDROID_F  0x08
 
 
-static const char *const  persona_device_bots[] = {
-    "bot", "crawler", "spider", "slurp", "curl/", "wget/",
-    "python-requests", "python-urllib", "go-http-client", "java/", "okhttp",
-    "headlesschrome", "phantomjs", "facebookexternalhit", "lighthouse",
-    "pingdom", "uptimerobot", "preview", NULL
+typedef struct {
+    const char  *name;
+    size_t       len;
+    unsigned     flags;
+} persona_device_token_t;
+
+
+#define persona_device_token(s, f)  { s, sizeof(s) - 1, f }
+#define persona_device_end          { NULL, 0, 0 }
+
+#define BOT      PERSONA_DEVICE_BOT_F
+#define TABLET   PERSONA_DEVICE_TABLET_F
+#define PHONE    PERSONA_DEVICE_PHONE_F
+#define ANDROID  PERSONA_DEVICE_ANDROID_F
+
+
+static unsigned persona_device_scan(const unsigned char *ua, size_t len);
+
+
+/*
+ * Tokens by first letter, lowercase.  Within a bucket a longer token that
+ * contains a shorter one comes first.  A token without flags is an
+ * exception: it consumes its bytes, so that "cubot" hides its "bot".
+ */
+
+static const persona_device_token_t  persona_device_a[] = {
+    persona_device_token("android", ANDROID),
+    persona_device_token("apache-httpclient", BOT),
+    persona_device_token("aiohttp", BOT),
+    persona_device_token("axios/", BOT),
+    persona_device_end
 };
 
-static const char *const  persona_device_tablets[] = {
-    "ipad", "tablet", "kindle", "silk/", "playbook", "nexus 7", "nexus 9",
-    "sm-t", NULL
+static const persona_device_token_t  persona_device_b[] = {
+    persona_device_token("bot", BOT),
+    persona_device_token("blackberry", PHONE),
+    persona_device_token("bb10", PHONE),
+    persona_device_end
 };
 
-static const char *const  persona_device_phones[] = {
-    "mobile", "iphone", "ipod", "android", "windows phone", "opera mini",
-    "blackberry", "iemobile", "webos", NULL
+static const persona_device_token_t  persona_device_c[] = {
+    persona_device_token("cubot", 0),
+    persona_device_token("crawler", BOT),
+    persona_device_token("curl/", BOT),
+    persona_device_token("chatgpt-user", BOT),
+    persona_device_end
+};
+
+static const persona_device_token_t  persona_device_f[] = {
+    persona_device_token("facebookexternalhit", BOT),
+    persona_device_token("feedfetcher", BOT),
+    persona_device_end
+};
+
+static const persona_device_token_t  persona_device_g[] = {
+    persona_device_token("go-http-client", BOT),
+    persona_device_token("google-inspectiontool", BOT),
+    persona_device_end
+};
+
+static const persona_device_token_t  persona_device_h[] = {
+    persona_device_token("headless", BOT),
+    persona_device_token("httpx", BOT),
+    persona_device_end
+};
+
+static const persona_device_token_t  persona_device_i[] = {
+    persona_device_token("ipad", TABLET),
+    persona_device_token("iphone", PHONE),
+    persona_device_token("ipod", PHONE),
+    persona_device_end
+};
+
+static const persona_device_token_t  persona_device_j[] = {
+    persona_device_token("java/", BOT),
+    persona_device_end
+};
+
+static const persona_device_token_t  persona_device_k[] = {
+    persona_device_token("kindle", TABLET),
+    persona_device_end
+};
+
+static const persona_device_token_t  persona_device_l[] = {
+    persona_device_token("lighthouse", BOT),
+    persona_device_token("libwww-perl", BOT),
+    persona_device_end
+};
+
+static const persona_device_token_t  persona_device_m[] = {
+    persona_device_token("mobile", PHONE),
+    persona_device_token("mediapartners-google", BOT),
+    persona_device_end
+};
+
+static const persona_device_token_t  persona_device_n[] = {
+    persona_device_token("nexus 7", TABLET),
+    persona_device_token("nexus 9", TABLET),
+    persona_device_token("node-fetch", BOT),
+    persona_device_end
+};
+
+static const persona_device_token_t  persona_device_o[] = {
+    persona_device_token("opera mini", PHONE),
+    persona_device_token("opera mobi", PHONE),
+    persona_device_token("okhttp", BOT),
+    persona_device_end
+};
+
+static const persona_device_token_t  persona_device_p[] = {
+    persona_device_token("python-requests", BOT),
+    persona_device_token("python-urllib", BOT),
+    persona_device_token("preview", BOT),
+    persona_device_token("playbook", TABLET),
+    persona_device_token("phantomjs", BOT),
+    persona_device_end
+};
+
+static const persona_device_token_t  persona_device_s[] = {
+    persona_device_token("spider", BOT),
+    persona_device_token("slurp", BOT),
+    persona_device_token("scrapy", BOT),
+    persona_device_token("silk/", TABLET),
+    persona_device_token("sm-t", TABLET),
+    persona_device_token("symbian", PHONE),
+    persona_device_end
+};
+
+static const persona_device_token_t  persona_device_t[] = {
+    persona_device_token("tablet pc", 0),
+    persona_device_token("tablet", TABLET),
+    persona_device_end
+};
+
+static const persona_device_token_t  persona_device_w[] = {
+    persona_device_token("wget/", BOT),
+    persona_device_token("windows phone", PHONE),
+    persona_device_token("webos", PHONE),
+    persona_device_end
 };
 
 
-static int
-persona_device_has(const unsigned char *s, size_t len, const char *token)
+static const persona_device_token_t *const  persona_device_index[26] = {
+    persona_device_a, persona_device_b, persona_device_c, NULL,
+    NULL, persona_device_f, persona_device_g, persona_device_h,
+    persona_device_i, persona_device_j, persona_device_k, persona_device_l,
+    persona_device_m, persona_device_n, persona_device_o, persona_device_p,
+    NULL, NULL, persona_device_s, persona_device_t,
+    NULL, NULL, persona_device_w, NULL,
+    NULL, NULL
+};
+
+#undef BOT
+#undef TABLET
+#undef PHONE
+#undef ANDROID
+
+
+static const char *const  persona_device_names[] = {
+    "desktop", "mobile", "tablet", "bot"
+};
+
+
+/* the flags of every token in the User-Agent; stops at the first robot */
+
+static unsigned
+persona_device_scan(const unsigned char *ua, size_t len)
 {
-    size_t         i, j, n;
-    unsigned char  c, first;
+    size_t                         i, j;
+    unsigned                       flags;
+    unsigned char                  c;
+    const persona_device_token_t  *t;
 
-    n = strlen(token);
+    flags = 0;
 
-    if (n > len) {
-        return 0;
-    }
-
-    first = (unsigned char) token[0];
-
-    for (i = 0; i + n <= len; i++) {
-        c = s[i];
+    for (i = 0; i < len; i++) {
+        c = ua[i];
 
         if (c >= 'A' && c <= 'Z') {
             c |= 0x20;
         }
 
-        if (c != first) {
+        if (c < 'a' || c > 'z') {
             continue;
         }
 
-        for (j = 1; j < n; j++) {
-            c = s[i + j];
+        t = persona_device_index[c - 'a'];
 
-            if (c >= 'A' && c <= 'Z') {
-                c |= 0x20;
+        if (t == NULL) {
+            continue;
+        }
+
+        for ( /* void */ ; t->name != NULL; t++) {
+            if (t->len > len - i) {
+                continue;
             }
 
-            if (c != (unsigned char) token[j]) {
+            for (j = 1; j < t->len; j++) {
+                c = ua[i + j];
+
+                if (c >= 'A' && c <= 'Z') {
+                    c |= 0x20;
+                }
+
+                if (c != (unsigned char) t->name[j]) {
+                    break;
+                }
+            }
+
+            if (j == t->len) {
                 break;
             }
         }
 
-        if (j == n) {
-            return 1;
+        if (t->name == NULL) {
+            continue;
         }
+
+        if (t->flags & PERSONA_DEVICE_BOT_F) {
+            return PERSONA_DEVICE_BOT_F;
+        }
+
+        flags |= t->flags;
+        i += t->len - 1;
     }
 
-    return 0;
-}
-
-
-static int
-persona_device_any(const unsigned char *s, size_t len,
-    const char *const *tokens)
-{
-    for ( /* void */ ; *tokens != NULL; tokens++) {
-        if (persona_device_has(s, len, *tokens)) {
-            return 1;
-        }
-    }
-
-    return 0;
+    return flags;
 }
 
 
 persona_device_e
 persona_device_classify(const unsigned char *ua, size_t len, int ch_mobile)
 {
-    if (ua == NULL || len == 0
-        || persona_device_any(ua, len, persona_device_bots))
-    {
+    unsigned  flags;
+
+    if (ua == NULL || len == 0) {
         return PERSONA_DEVICE_BOT;
     }
 
-    if (persona_device_any(ua, len, persona_device_tablets)
-        || (persona_device_has(ua, len, "android")
-            && !persona_device_has(ua, len, "mobile")))
+    flags = persona_device_scan(ua, len);
+
+    if (flags & PERSONA_DEVICE_BOT_F) {
+        return PERSONA_DEVICE_BOT;
+    }
+
+    if ((flags & PERSONA_DEVICE_TABLET_F)
+        || (flags & (PERSONA_DEVICE_ANDROID_F | PERSONA_DEVICE_PHONE_F))
+           == PERSONA_DEVICE_ANDROID_F)
     {
         return PERSONA_DEVICE_TABLET;
     }
 
-    if (persona_device_any(ua, len, persona_device_phones)) {
+    if (flags & PERSONA_DEVICE_PHONE_F) {
         return PERSONA_DEVICE_MOBILE;
     }
 
@@ -127,9 +287,9 @@ persona_device_classify(const unsigned char *ua, size_t len, int ch_mobile)
 const char *
 persona_device_name(persona_device_e d)
 {
-    static const char *const  names[] = {
-        "desktop", "mobile", "tablet", "bot"
-    };
+    if ((unsigned) d >= sizeof(persona_device_names) / sizeof(char *)) {
+        return "desktop";
+    }
 
-    return names[d];
+    return persona_device_names[d];
 }

@@ -2,11 +2,11 @@
 /*
  * Copyright (C) ngx_http_persona_module authors
  *
- * JSON and HTML escaping.  JSON output is valid UTF-8 whatever the input:
- * each byte that does not belong to a well-formed UTF-8 sequence (RFC 3629:
- * no overlongs, no surrogates, nothing above U+10FFFF) becomes \ufffd;
- * control characters, DEL, U+2028 and U+2029 are escaped, so that a line
- * is safe in JSON lines and in JavaScript.
+ * JSON and HTML escaping (rules in persona_json.h).  The JSON output must
+ * stay valid UTF-8 whatever the input, because one bad byte in a User-Agent
+ * or a URI would otherwise make a whole exposure log line unreadable to
+ * JSON parsers; U+2028 and U+2029 are escaped so a line is also safe to
+ * embed in JavaScript.
  */
 
 
@@ -82,8 +82,8 @@ persona_json_seq(const unsigned char *p, size_t len)
 }
 
 
-size_t
-persona_utf8_valid(const unsigned char *p, size_t len)
+int
+persona_json_utf8_valid(const unsigned char *p, size_t len)
 {
     size_t  i, n;
 
