@@ -2,10 +2,11 @@
 /*
  * Copyright (C) ngx_http_persona_module authors
  *
- * Fragments: content of variants and personalization rules.  Files are
- * read once, when the configuration is read, and split into literal parts
- * and {{$variable}} parts, so that rendering a fragment costs no parsing;
- * a fragment without variables is sent straight from configuration memory.
+ * Content: fragments of variants and personalization rules, and the
+ * persona_content rule sets.  Files are read once, when the configuration
+ * is read, and split into literal parts and {{$variable}} parts, so that
+ * rendering a fragment costs no parsing; a fragment without variables is
+ * sent straight from configuration memory.
  */
 
 
@@ -27,6 +28,8 @@ static ngx_int_t ngx_http_persona_read_fragment(ngx_conf_t *cf,
     ngx_str_t *name, ngx_str_t *text);
 static ngx_int_t ngx_http_persona_compile_template(ngx_conf_t *cf,
     ngx_http_persona_content_t *content, ngx_str_t *text);
+static char *ngx_http_persona_content_cmd(ngx_conf_t *cf,
+    ngx_command_t *dummy, void *conf);
 
 
 /*
@@ -295,6 +298,177 @@ ngx_http_persona_compile_template(ngx_conf_t *cf,
     }
 
     return NGX_OK;
+}
+
+
+char *
+ngx_http_persona_content_block(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_persona_main_conf_t *pmcf = conf;
+
+    char                            *rv;
+    ngx_str_t                       *value;
+    ngx_uint_t                       i, line;
+    ngx_conf_t                       save;
+    ngx_http_persona_experiment_t   *exp;
+    ngx_http_persona_content_set_t  *set;
+
+    value = cf->args->elts;
+
+    if (!ngx_http_persona_valid_name(&value[1], "-")) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid content name \"%V\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    set = pmcf->sets.elts;
+
+    for (i = 0; i < pmcf->sets.nelts; i++) {
+        if (set[i].name.len == value[1].len
+            && ngx_strncmp(set[i].name.data, value[1].data, value[1].len)
+               == 0)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "duplicate content \"%V\"", &value[1]);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    exp = pmcf->experiments.elts;
+
+    for (i = 0; i < pmcf->experiments.nelts; i++) {
+        if (exp[i].name.len == value[1].len
+            && ngx_strncmp(exp[i].name.data, value[1].data, value[1].len)
+               == 0)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "content \"%V\" has the name of an "
+                               "experiment", &value[1]);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    set = ngx_array_push(&pmcf->sets);
+    if (set == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    set->name = value[1];
+
+    if (ngx_array_init(&set->rules, cf->pool, 4,
+                       sizeof(ngx_http_persona_content_rule_t))
+        != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    line = cf->conf_file->line;
+
+    save = *cf;
+    cf->handler = ngx_http_persona_content_cmd;
+    cf->handler_conf = (char *) set;
+
+    rv = ngx_conf_parse(cf, NULL);
+
+    *cf = save;
+
+    if (rv != NGX_CONF_OK) {
+        return rv;
+    }
+
+    if (set->rules.nelts == 0) {
+        cf->conf_file->line = line;
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "content \"%V\" has no rules", &set->name);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_persona_content_cmd(ngx_conf_t *cf, ngx_command_t *dummy,
+    void *conf)
+{
+    ngx_http_persona_content_set_t *set = (ngx_http_persona_content_set_t *)
+                                          conf;
+
+    ngx_str_t                *value;
+    ngx_uint_t                i, n;
+    ngx_http_persona_content_rule_t  *rule;
+
+    value = cf->args->elts;
+    n = cf->args->nelts;
+
+    rule = set->rules.elts;
+
+    if (set->rules.nelts && rule[set->rules.nelts - 1].cond == NULL) {
+        return "rules after \"default\" are never used";
+    }
+
+    if (value[0].len == 4 && ngx_strncmp(value[0].data, "when", 4) == 0) {
+        if (n < 3) {
+            return "invalid number of arguments in \"when\", "
+                   "must be \"when CONDITION fragment=PATH|text=TEXT\"";
+        }
+
+        i = 2;
+
+    } else if (value[0].len == 7
+               && ngx_strncmp(value[0].data, "default", 7) == 0)
+    {
+        if (n < 2) {
+            return "invalid number of arguments in \"default\"";
+        }
+
+        i = 1;
+
+    } else {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "unknown directive \"%V\" in content \"%V\"",
+                           &value[0], &set->name);
+        return NGX_CONF_ERROR;
+    }
+
+    if (!((value[i].len > 9
+           && ngx_strncmp(value[i].data, "fragment=", 9) == 0)
+          || (value[i].len >= 5
+              && ngx_strncmp(value[i].data, "text=", 5) == 0)))
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid parameter \"%V\", must be "
+                           "\"fragment=PATH\" or \"text=TEXT\"", &value[i]);
+        return NGX_CONF_ERROR;
+    }
+
+    rule = ngx_array_push(&set->rules);
+    if (rule == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    rule->cond = NULL;
+
+    if (i == 2) {
+        rule->cond = ngx_http_persona_cond_compile(cf, &value[1]);
+        if (rule->cond == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    rule->content = ngx_http_persona_content_parse(cf, value, n, &i);
+    if (rule->content == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (i + 1 != n) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid parameter \"%V\"", &value[i + 1]);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
 }
 
 

@@ -2,14 +2,21 @@
 /*
  * Copyright (C) ngx_http_persona_module authors
  *
- * persona_experiment blocks and variant assignment.  Everything that can
- * be decided once (bucket ranges, split_clients boundaries, layer ranges)
- * is computed while the configuration is read, so that assigning a
- * visitor costs one or two hashes and a short scan of the variants.
+ * persona_experiment blocks, variant assignment, $persona_variant_NAME
+ * and $persona_assignments.  Everything that can be decided once (bucket
+ * ranges, split_clients boundaries, layer ranges) is computed while the
+ * configuration is read, so that assigning a visitor costs one or two
+ * hashes and a short scan of the variants (src/core/persona_hash.c).
+ * Values come from the request context, so reading the variables any
+ * number of times, before or after an internal redirect, computes each
+ * assignment once.
  */
 
 
 #include "ngx_http_persona_module.h"
+
+#include "persona_hash.h"
+#include "persona_tz.h"
 
 
 static char *ngx_http_persona_experiment_cmd(ngx_conf_t *cf,
@@ -23,6 +30,24 @@ static char *ngx_http_persona_schedule(ngx_conf_t *cf,
 static char *ngx_http_persona_experiment_done(ngx_conf_t *cf,
     ngx_http_persona_experiment_t *exp);
 static u_char *ngx_http_persona_format_percent(u_char *buf, ngx_uint_t bp);
+static ngx_int_t ngx_http_persona_parse_percent(ngx_str_t *value);
+static time_t ngx_http_persona_parse_utc(ngx_str_t *s);
+static ngx_int_t ngx_http_persona_add_variant_variable(ngx_conf_t *cf,
+    ngx_http_persona_experiment_t *exp);
+static ngx_int_t ngx_http_persona_variant_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_persona_assignments_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+
+
+ngx_http_variable_t  ngx_http_persona_experiment_vars[] = {
+
+    { ngx_string("persona_assignments"), NULL,
+      ngx_http_persona_assignments_variable, 0,
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+      ngx_http_null_variable
+};
 
 
 char *
@@ -73,7 +98,6 @@ ngx_http_persona_experiment_block(ngx_conf_t *cf, ngx_command_t *cmd,
     exp->seed = value[1];
     exp->hash = NGX_HTTP_PERSONA_HASH_V2;
     exp->traffic = 10000;
-    exp->layer_to = 10000;
     exp->file = cf->conf_file->file.name;
     exp->line = cf->conf_file->line;
 
@@ -330,8 +354,6 @@ ngx_http_persona_layer(ngx_conf_t *cf, ngx_http_persona_experiment_t *exp)
     }
 
     exp->layer = value[1];
-    exp->layer_from = from;
-    exp->layer_to = to;
     exp->layer_start = from / 10000.0;
     exp->layer_end = to / 10000.0;
 
@@ -344,71 +366,15 @@ ngx_http_persona_layer(ngx_conf_t *cf, ngx_http_persona_experiment_t *exp)
 static time_t
 ngx_http_persona_parse_utc(ngx_str_t *s)
 {
-    u_char      *p, *last;
-    ngx_int_t    f[6], len[6], y, m, d, days;
-    ngx_uint_t   i, n;
+    int64_t  t;
 
-    static const char  sep[] = "--T::";
-
-    p = s->data;
-    last = p + s->len;
-    len[0] = 4; len[1] = 2; len[2] = 2; len[3] = 2; len[4] = 2; len[5] = 2;
-    f[3] = f[4] = f[5] = 0;
-
-    for (n = 0; n < 6; n++) {
-        if (n > 0) {
-            if (p == last || *p != (u_char) sep[n - 1]) {
-                break;
-            }
-
-            p++;
-        }
-
-        if (last - p < len[n]) {
-            return NGX_ERROR;
-        }
-
-        f[n] = 0;
-
-        for (i = 0; i < (ngx_uint_t) len[n]; i++, p++) {
-            if (*p < '0' || *p > '9') {
-                return NGX_ERROR;
-            }
-
-            f[n] = f[n] * 10 + (*p - '0');
-        }
-    }
-
-    /* a date alone, or a date and time ending with "Z" */
-
-    if (n == 3) {
-        if (p != last) {
-            return NGX_ERROR;
-        }
-
-    } else if (n < 5 || p + 1 != last || *p != 'Z') {
-        return NGX_ERROR;
-    }
-
-    y = f[0];
-    m = f[1];
-    d = f[2];
-
-    if (y < 1970 || y > 9999 || m < 1 || m > 12 || d < 1 || d > 31
-        || f[3] > 23 || f[4] > 59 || f[5] > 60)
+    if (persona_tz_parse_utc(s->data, s->len, &t) != 0
+        || (time_t) t != t)
     {
         return NGX_ERROR;
     }
 
-    /* days from civil (proleptic Gregorian) */
-
-    y -= m <= 2;
-    days = (y / 400) * 146097
-           + (365 * (y % 400) + (y % 400) / 4 - (y % 400) / 100)
-           + (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1
-           - 719468;
-
-    return (time_t) days * 86400 + f[3] * 3600 + f[4] * 60 + f[5];
+    return (time_t) t;
 }
 
 
@@ -463,8 +429,6 @@ ngx_http_persona_experiment_done(ngx_conf_t *cf,
     ngx_http_persona_experiment_t *exp)
 {
     u_char                      buf[16], *last;
-    double                     *start, *end;
-    uint32_t                   *uend;
     unsigned                   *weights;
     ngx_uint_t                  i, n, weighted, sum, line;
     ngx_http_persona_variant_t  *v;
@@ -512,11 +476,13 @@ ngx_http_persona_experiment_done(ngx_conf_t *cf,
     cf->conf_file->line = line;
 
     weights = ngx_palloc(cf->temp_pool, n * sizeof(unsigned));
-    start = ngx_palloc(cf->temp_pool, n * sizeof(double));
-    end = ngx_palloc(cf->temp_pool, n * sizeof(double));
-    uend = ngx_palloc(cf->temp_pool, n * sizeof(uint32_t));
+    exp->start = ngx_palloc(cf->pool, n * sizeof(double));
+    exp->end = ngx_palloc(cf->pool, n * sizeof(double));
+    exp->split_end = ngx_pcalloc(cf->pool, n * sizeof(uint32_t));
 
-    if (weights == NULL || start == NULL || end == NULL || uend == NULL) {
+    if (weights == NULL || exp->start == NULL || exp->end == NULL
+        || exp->split_end == NULL)
+    {
         return NGX_CONF_ERROR;
     }
 
@@ -524,10 +490,11 @@ ngx_http_persona_experiment_done(ngx_conf_t *cf,
         weights[i] = weighted ? v[i].weight : 10000 / n;
     }
 
-    persona_hash_ranges(weights, n, !weighted, exp->traffic, start, end);
+    persona_hash_ranges(weights, n, !weighted, exp->traffic, exp->start,
+                        exp->end);
 
     if (weighted) {
-        persona_hash_split_ranges(weights, n, exp->traffic, uend);
+        persona_hash_split_ranges(weights, n, exp->traffic, exp->split_end);
 
     } else if (exp->hash == NGX_HTTP_PERSONA_HASH_SPLIT) {
         /* split_clients has no "1/n": equal shares must be exact there */
@@ -541,16 +508,10 @@ ngx_http_persona_experiment_done(ngx_conf_t *cf,
             return NGX_CONF_ERROR;
         }
 
-        persona_hash_split_ranges(weights, n, exp->traffic, uend);
+        persona_hash_split_ranges(weights, n, exp->traffic, exp->split_end);
     }
 
-    for (i = 0; i < n; i++) {
-        v[i].start = start[i];
-        v[i].end = end[i];
-        v[i].uend = uend[i];
-    }
-
-    if (ngx_http_persona_add_experiment_variable(cf, exp) != NGX_OK) {
+    if (ngx_http_persona_add_variant_variable(cf, exp) != NGX_OK) {
         return NGX_CONF_ERROR;
     }
 
@@ -562,12 +523,9 @@ ngx_int_t
 ngx_http_persona_assign(ngx_http_request_t *r, ngx_http_persona_ctx_t *ctx,
     ngx_http_persona_experiment_t *exp)
 {
-    double                       h;
-    time_t                       now;
-    uint32_t                     u;
-    ngx_int_t                    rc;
-    ngx_uint_t                   i, n;
-    ngx_http_persona_variant_t  *v;
+    double      h;
+    time_t      now;
+    ngx_int_t   rc;
 
     if (ctx->assign[exp->index] != NGX_HTTP_PERSONA_UNKNOWN) {
         return ctx->assign[exp->index];
@@ -603,7 +561,7 @@ ngx_http_persona_assign(ngx_http_request_t *r, ngx_http_persona_ctx_t *ctx,
     }
 
     if (exp->target) {
-        rc = ngx_http_persona_cond_eval(r, exp->target);
+        rc = ngx_http_persona_test(r, ctx, exp->target);
 
         if (rc == NGX_ERROR) {
             return NGX_ERROR;
@@ -614,37 +572,27 @@ ngx_http_persona_assign(ngx_http_request_t *r, ngx_http_persona_ctx_t *ctx,
         }
     }
 
-    v = exp->variants.elts;
-    n = exp->variants.nelts;
-
     if (exp->hash == NGX_HTTP_PERSONA_HASH_SPLIT) {
-        u = persona_murmur2(ctx->id.data, ctx->id.len,
-                            exp->seed.data, exp->seed.len);
-
-        for (i = 0; i < n; i++) {
-            if (u < v[i].uend) {
-                ctx->assign[exp->index] = i;
-                break;
-            }
-        }
-
-        return ctx->assign[exp->index];
-    }
-
-    if (exp->hash == NGX_HTTP_PERSONA_HASH_V1) {
-        h = persona_hash_v1(exp->seed.data, exp->seed.len,
-                            ctx->id.data, ctx->id.len);
+        rc = persona_hash_split_choose(persona_murmur2(ctx->id.data,
+                                                       ctx->id.len,
+                                                       exp->seed.data,
+                                                       exp->seed.len),
+                                       exp->split_end,
+                                       exp->variants.nelts);
 
     } else {
-        h = persona_hash_v2(exp->seed.data, exp->seed.len,
-                            ctx->id.data, ctx->id.len);
+        h = (exp->hash == NGX_HTTP_PERSONA_HASH_V1)
+            ? persona_hash_v1(exp->seed.data, exp->seed.len,
+                              ctx->id.data, ctx->id.len)
+            : persona_hash_v2(exp->seed.data, exp->seed.len,
+                              ctx->id.data, ctx->id.len);
+
+        rc = persona_hash_choose(h, exp->start, exp->end,
+                                 exp->variants.nelts);
     }
 
-    for (i = 0; i < n; i++) {
-        if (h >= v[i].start && h < v[i].end) {
-            ctx->assign[exp->index] = i;
-            break;
-        }
+    if (rc >= 0) {
+        ctx->assign[exp->index] = rc;
     }
 
     return ctx->assign[exp->index];
@@ -663,4 +611,166 @@ ngx_http_persona_format_percent(u_char *buf, ngx_uint_t bp)
     }
 
     return ngx_sprintf(buf, "%ui.%02ui", bp / 100, bp % 100);
+}
+
+
+static ngx_int_t
+ngx_http_persona_parse_percent(ngx_str_t *value)
+{
+    int  bp;
+
+    bp = persona_hash_parse_percent(value->data, value->len);
+
+    return (bp < 0) ? NGX_ERROR : bp;
+}
+
+
+static ngx_int_t
+ngx_http_persona_add_variant_variable(ngx_conf_t *cf,
+    ngx_http_persona_experiment_t *exp)
+{
+    ngx_str_t             name;
+    ngx_http_variable_t  *var;
+
+    name.len = sizeof("persona_variant_") - 1 + exp->name.len;
+    name.data = ngx_pnalloc(cf->pool, name.len);
+    if (name.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_sprintf(name.data, "persona_variant_%V", &exp->name);
+
+    var = ngx_http_add_variable(cf, &name, NGX_HTTP_VAR_NOCACHEABLE);
+    if (var == NULL) {
+        return NGX_ERROR;
+    }
+
+    var->get_handler = ngx_http_persona_variant_variable;
+    var->data = exp->index;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_persona_variant_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_int_t                       i;
+    ngx_http_persona_ctx_t         *ctx;
+    ngx_http_persona_variant_t     *var;
+    ngx_http_persona_experiment_t  *exp;
+    ngx_http_persona_main_conf_t   *pmcf;
+
+    ctx = ngx_http_persona_get_ctx(r);
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    pmcf = ngx_http_get_module_main_conf(r, ngx_http_persona_module);
+    exp = pmcf->experiments.elts;
+    exp = &exp[data];
+
+    i = ngx_http_persona_assign(r, ctx, exp);
+
+    if (i == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    if (i < 0) {
+        v->len = 0;
+        v->valid = 1;
+        v->no_cacheable = 1;
+        v->not_found = 0;
+        v->data = (u_char *) "";
+        return NGX_OK;
+    }
+
+    if (!r->main->header_sent && r->main->method != NGX_HTTP_HEAD) {
+        ctx->exposed[data] |= NGX_HTTP_PERSONA_EXPOSED_VAR;
+    }
+
+    var = exp->variants.elts;
+
+    v->len = var[i].name.len;
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+    v->data = var[i].name.data;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_persona_assignments_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    u_char                         *p;
+    size_t                          len;
+    ngx_int_t                       k;
+    ngx_uint_t                      i;
+    ngx_http_persona_ctx_t         *ctx;
+    ngx_http_persona_variant_t     *var;
+    ngx_http_persona_experiment_t  *exp;
+    ngx_http_persona_main_conf_t   *pmcf;
+
+    ctx = ngx_http_persona_get_ctx(r);
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    pmcf = ngx_http_get_module_main_conf(r, ngx_http_persona_module);
+    exp = pmcf->experiments.elts;
+
+    len = 0;
+
+    for (i = 0; i < pmcf->experiments.nelts; i++) {
+        k = ngx_http_persona_assign(r, ctx, &exp[i]);
+
+        if (k == NGX_ERROR) {
+            return NGX_ERROR;
+        }
+
+        if (k >= 0) {
+            var = exp[i].variants.elts;
+            len += exp[i].name.len + 1 + var[k].name.len + 1;
+        }
+    }
+
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+
+    if (len == 0) {
+        v->len = 0;
+        v->data = (u_char *) "";
+        return NGX_OK;
+    }
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    v->data = p;
+
+    for (i = 0; i < pmcf->experiments.nelts; i++) {
+        k = ctx->assign[i];
+
+        if (k < 0) {
+            continue;
+        }
+
+        if (p != v->data) {
+            *p++ = ',';
+        }
+
+        var = exp[i].variants.elts;
+        p = ngx_sprintf(p, "%V=%V", &exp[i].name, &var[k].name);
+    }
+
+    v->len = p - v->data;
+
+    return NGX_OK;
 }

@@ -26,7 +26,7 @@
 #define NGX_HTTP_PERSONA_HOLD_START 1024
 
 
-typedef struct {
+struct ngx_http_persona_filter_ctx_s {
     persona_scan_t                  scan;
 
     ngx_http_request_t             *request;
@@ -54,7 +54,7 @@ typedef struct {
 
     unsigned                        holding:1;
     unsigned                        done:1;
-} ngx_http_persona_filter_ctx_t;
+};
 
 
 static ngx_int_t ngx_http_persona_header_filter(ngx_http_request_t *r);
@@ -88,6 +88,8 @@ static void ngx_http_persona_recycle(ngx_http_persona_filter_ctx_t *f);
 
 static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
 static ngx_http_output_body_filter_pt    ngx_http_next_body_filter;
+
+static time_t  ngx_http_persona_encoding_warned;
 
 
 ngx_int_t
@@ -212,10 +214,10 @@ ngx_http_persona_filter_applies(ngx_http_request_t *r,
              && ngx_strncasecmp(ce->value.data, (u_char *) "identity", 8)
                 == 0))
     {
-        /* once per worker and location: a busy site must not flood logs */
+        /* once a minute per worker: a busy site must not flood logs */
 
-        if (!plcf->warned) {
-            plcf->warned = 1;
+        if (ngx_time() - ngx_http_persona_encoding_warned >= 60) {
+            ngx_http_persona_encoding_warned = ngx_time();
             ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                           "persona: response with \"Content-Encoding: %V\" "
                           "left untouched, slots are not filled; with "
@@ -246,24 +248,18 @@ ngx_http_persona_cache_headers(ngx_http_request_t *r,
     ngx_list_part_t  *part;
     ngx_table_elt_t  *h, *cc;
 
+    static ngx_str_t  vary = ngx_string("Vary");
+    static ngx_str_t  cookie = ngx_string("Cookie");
+    static ngx_str_t  cache_control = ngx_string("Cache-Control");
+    static ngx_str_t  private = ngx_string("private");
+
     if (plcf->cache == NGX_HTTP_PERSONA_CACHE_NONE) {
         return NGX_OK;
     }
 
     if (plcf->cache == NGX_HTTP_PERSONA_CACHE_VARY) {
-        h = ngx_list_push(&r->headers_out.headers);
-        if (h == NULL) {
-            return NGX_ERROR;
-        }
-
-        h->hash = 1;
-#if (nginx_version >= 1023000)
-        h->next = NULL;
-#endif
-        ngx_str_set(&h->key, "Vary");
-        ngx_str_set(&h->value, "Cookie");
-
-        return NGX_OK;
+        return ngx_http_persona_push_header(r, &vary, &cookie) ? NGX_OK
+                                                               : NGX_ERROR;
     }
 
     cc = NULL;
@@ -316,19 +312,8 @@ ngx_http_persona_cache_headers(ngx_http_request_t *r,
         return NGX_OK;
     }
 
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    h->hash = 1;
-#if (nginx_version >= 1023000)
-    h->next = NULL;
-#endif
-    ngx_str_set(&h->key, "Cache-Control");
-    ngx_str_set(&h->value, "private");
-
-    return NGX_OK;
+    return ngx_http_persona_push_header(r, &cache_control, &private)
+           ? NGX_OK : NGX_ERROR;
 }
 
 
@@ -539,7 +524,7 @@ ngx_http_persona_open_slot(ngx_http_persona_filter_ctx_t *f,
 
     /* defaults are usually short: start small, grow up to the limit */
 
-    f->hold = ngx_http_persona_get_mem_buf(f, ngx_min(f->plcf->hold,
+    f->hold = ngx_http_persona_get_mem_buf(f, ngx_min(f->plcf->slot_buffer_size,
                                                   NGX_HTTP_PERSONA_HOLD_START));
     if (f->hold == NULL) {
         return NGX_ERROR;
@@ -689,12 +674,12 @@ ngx_http_persona_hold(ngx_http_persona_filter_ctx_t *f, const u_char *p,
 
     /* the buffer may be a larger one reused: the limit is the setting */
 
-    if (size <= f->plcf->hold) {
+    if (size <= f->plcf->slot_buffer_size) {
 
         if ((size_t) (b->end - b->last) < len) {
             nb = ngx_http_persona_get_mem_buf(f,
                      ngx_min(ngx_max(2 * (size_t) (b->end - b->start), size),
-                             f->plcf->hold));
+                             f->plcf->slot_buffer_size));
             if (nb == NULL) {
                 return NGX_ERROR;
             }
