@@ -55,7 +55,10 @@ $(BUILD)/srclist: FORCE
 	@cmp -s $@.new $@ || mv $@.new $@
 	@rm -f $@.new
 
-$(NGX_BUILD)/Makefile: config $(BUILD)/srclist
+# Debian's nginx sources write objs/Makefile but no top-level Makefile,
+# so a stamp written after a successful configure marks the tree ready
+# (a configure that fails half way leaves no stamp and runs again).
+$(NGX_BUILD)/configured: config $(BUILD)/srclist
 	rm -rf $(NGX_BUILD)
 	mkdir -p $(BUILD)
 	cp -r $(NGX_SRC) $(NGX_BUILD)
@@ -63,8 +66,10 @@ $(NGX_BUILD)/Makefile: config $(BUILD)/srclist
 	    ./configure "$${NGX_CONF_FLAGS[@]}" \
 	        --add-dynamic-module=$(CURDIR)' > configure.log 2>&1 \
 	    || { tail -30 $(NGX_BUILD)/configure.log; exit 1; }
+	touch $@
 
-$(MODULE): $(NGX_BUILD)/Makefile $(GLUE_SRC) $(GLUE_HDR) $(CORE_SRC) $(CORE_HDR)
+$(MODULE): $(NGX_BUILD)/configured $(GLUE_SRC) $(GLUE_HDR) $(CORE_SRC) \
+           $(CORE_HDR)
 	$(MAKE) -s -C $(NGX_BUILD) -f objs/Makefile modules
 	cp $(NGX_BUILD)/objs/ngx_http_persona_module.so $@
 
