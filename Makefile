@@ -2,7 +2,7 @@
 #
 #   make build   build/ngx_http_persona_module.so against the system nginx
 #   make test    core unit tests, fuzz corpus replay, nginx integration tests
-#   make demo    run the demo site on 127.0.0.1:8080 (foreground)
+#   make demo    run the demo site on 127.0.0.1:8080 (foreground; PORT=)
 #   make fuzz    run every libFuzzer target for FUZZ_TIME seconds each
 #   make bench   print benchmark figures (not a test)
 
@@ -111,9 +111,14 @@ integration: build deps-test
 
 test: build unit fuzz-replay integration
 
-demo: build
+# The port is checked first: a busy port is one line, before any build.
+PORT ?= 8080
+
+demo:
+	@PORT=$(PORT) scripts/demo --check-port
 	@scripts/deps demo
-	@scripts/demo $(CURDIR)
+	@$(MAKE) --no-print-directory build
+	@PORT=$(PORT) scripts/demo $(CURDIR)
 
 bench: build
 	@scripts/deps bench
