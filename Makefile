@@ -3,6 +3,7 @@
 #   make build   build/ngx_http_persona_module.so against the system nginx
 #   make test    core unit tests, fuzz corpus replay, nginx integration tests
 #   make demo    run the demo site on 127.0.0.1:8080 (foreground; PORT=)
+#   make test-browser  the demo in headless chromium (not in make test)
 #   make fuzz    run every libFuzzer target for FUZZ_TIME seconds each
 #   make bench   print benchmark figures (not a test)
 
@@ -33,7 +34,7 @@ FUZZ_BIN  := $(patsubst t/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
 PROVE_JOBS ?= 2
 
 .PHONY: FORCE all build deps-build deps-test unit fuzz-replay fuzz integration \
-        test demo bench clean
+        test demo test-browser bench clean
 
 all: build
 
@@ -119,6 +120,12 @@ demo:
 	@scripts/deps demo
 	@$(MAKE) --no-print-directory build
 	@PORT=$(PORT) scripts/demo $(CURDIR)
+
+# The demo in headless chromium; slow (a browser start or two), so not
+# part of "make test".
+test-browser: build
+	@scripts/deps browser
+	@scripts/test-browser $(CURDIR)
 
 bench: build
 	@scripts/deps bench
