@@ -2,7 +2,8 @@
 #
 #   make build   build/ngx_http_persona_module.so against the system nginx
 #   make test    core unit tests, fuzz corpus replay, nginx integration tests
-#   make demo    run the demo site on 127.0.0.1:8080 (foreground)
+#   make demo    run the demo site on 127.0.0.1:8080 (foreground; PORT=)
+#   make test-browser  the demo in headless chromium (not in make test)
 #   make fuzz    run every libFuzzer target for FUZZ_TIME seconds each
 #   make bench   print benchmark figures (not a test)
 
@@ -33,7 +34,7 @@ FUZZ_BIN  := $(patsubst t/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
 PROVE_JOBS ?= 2
 
 .PHONY: FORCE all build deps-build deps-test unit fuzz-replay fuzz integration \
-        test demo bench clean
+        test demo test-browser bench clean
 
 all: build
 
@@ -55,7 +56,10 @@ $(BUILD)/srclist: FORCE
 	@cmp -s $@.new $@ || mv $@.new $@
 	@rm -f $@.new
 
-$(NGX_BUILD)/Makefile: config $(BUILD)/srclist
+# Debian's nginx sources write objs/Makefile but no top-level Makefile,
+# so a stamp written after a successful configure marks the tree ready
+# (a configure that fails half way leaves no stamp and runs again).
+$(NGX_BUILD)/configured: config $(BUILD)/srclist
 	rm -rf $(NGX_BUILD)
 	mkdir -p $(BUILD)
 	cp -r $(NGX_SRC) $(NGX_BUILD)
@@ -63,8 +67,10 @@ $(NGX_BUILD)/Makefile: config $(BUILD)/srclist
 	    ./configure "$${NGX_CONF_FLAGS[@]}" \
 	        --add-dynamic-module=$(CURDIR)' > configure.log 2>&1 \
 	    || { tail -30 $(NGX_BUILD)/configure.log; exit 1; }
+	touch $@
 
-$(MODULE): $(NGX_BUILD)/Makefile $(GLUE_SRC) $(GLUE_HDR) $(CORE_SRC) $(CORE_HDR)
+$(MODULE): $(NGX_BUILD)/configured $(GLUE_SRC) $(GLUE_HDR) $(CORE_SRC) \
+           $(CORE_HDR)
 	$(MAKE) -s -C $(NGX_BUILD) -f objs/Makefile modules
 	cp $(NGX_BUILD)/objs/ngx_http_persona_module.so $@
 
@@ -106,9 +112,20 @@ integration: build deps-test
 
 test: build unit fuzz-replay integration
 
-demo: build
+# The port is checked first: a busy port is one line, before any build.
+PORT ?= 8080
+
+demo:
+	@PORT=$(PORT) scripts/demo --check-port
 	@scripts/deps demo
-	@scripts/demo $(CURDIR)
+	@$(MAKE) --no-print-directory build
+	@PORT=$(PORT) scripts/demo $(CURDIR)
+
+# The demo in headless chromium; slow (a browser start or two), so not
+# part of "make test".
+test-browser: build
+	@scripts/deps browser
+	@scripts/test-browser $(CURDIR)
 
 bench: build
 	@scripts/deps bench
