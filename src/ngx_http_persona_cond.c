@@ -13,6 +13,12 @@
  * full, CRM list included, once the visitor is known.  Before that (in
  * persona_consent, which decides whether there is an id at all) a segment
  * is its condition alone, evaluated afresh and never cached.
+ *
+ * Values come from the visitor, so a pattern may meet its worst case: the
+ * module matches with its own limits (a match context with low match and
+ * depth limits), which make such a match cheap to abandon.  A condition
+ * that cannot be evaluated, for that or any other reason, is false, with a
+ * warning at most once a second per worker: a page is never lost to it.
  */
 
 
@@ -26,9 +32,18 @@
 #define NGX_HTTP_PERSONA_SEG_OUT      2
 #define NGX_HTTP_PERSONA_SEG_IN       3
 
+/*
+ * A pattern that needs more than this has met a hostile value: ordinary
+ * patterns over headers and cookies need a few hundred steps, a
+ * backtracking one gives up within a few milliseconds.
+ */
+#define NGX_HTTP_PERSONA_MATCH_LIMIT  100000
+#define NGX_HTTP_PERSONA_DEPTH_LIMIT  10000
+
 
 struct ngx_http_persona_cond_s {
     persona_rule_t             *rule;
+    ngx_str_t                   source;
 };
 
 
@@ -36,6 +51,7 @@ typedef struct {
     ngx_http_request_t           *request;
     ngx_http_persona_ctx_t       *ctx;
     ngx_http_persona_segment_pt   segment;
+    ngx_int_t                     match_rc;   /* a failed match */
 } ngx_http_persona_cond_rt_t;
 
 
@@ -51,7 +67,25 @@ static int ngx_http_persona_cond_get_variable(void *data, int id,
 static int ngx_http_persona_cond_get_segment(void *data, int id);
 static int ngx_http_persona_cond_match(void *data, void *re,
     const unsigned char *s, size_t len);
+static ngx_int_t ngx_http_persona_cond_exec(ngx_http_request_t *r,
+    ngx_regex_t *re, const u_char *s, size_t len);
+static void ngx_http_persona_cond_failed(ngx_http_request_t *r,
+    ngx_http_persona_cond_t *cond, ngx_int_t match_rc);
 static void ngx_http_persona_cond_segment_ref(void *data, int id);
+
+
+#if (NGX_PCRE2)
+
+/* per process, made on first use and freed with the cycle */
+static pcre2_match_context  *ngx_http_persona_match_ctx;
+static pcre2_match_data     *ngx_http_persona_match_data;
+
+static void ngx_http_persona_cond_match_free(void *data);
+
+#endif
+
+static time_t      ngx_http_persona_cond_warned;
+static ngx_uint_t  ngx_http_persona_cond_unwarned;
 
 
 ngx_http_persona_cond_t *
@@ -65,6 +99,8 @@ ngx_http_persona_cond_compile(ngx_conf_t *cf, ngx_str_t *src)
     if (cond == NULL) {
         return NULL;
     }
+
+    cond->source = *src;
 
     env.alloc = ngx_http_persona_cond_alloc;
     env.variable = ngx_http_persona_cond_variable;
@@ -186,6 +222,7 @@ ngx_http_persona_cond_eval(ngx_http_request_t *r, ngx_http_persona_ctx_t *ctx,
     data.request = r;
     data.ctx = ctx;
     data.segment = segment;
+    data.match_rc = 0;
 
     rt.variable = ngx_http_persona_cond_get_variable;
     rt.segment = ngx_http_persona_cond_get_segment;
@@ -194,7 +231,66 @@ ngx_http_persona_cond_eval(ngx_http_request_t *r, ngx_http_persona_ctx_t *ctx,
 
     rc = persona_rule_eval(cond->rule, &rt);
 
-    return rc < 0 ? NGX_ERROR : rc;
+    if (rc < 0) {
+        ngx_http_persona_cond_failed(r, cond, data.match_rc);
+        return 0;
+    }
+
+    return rc;
+}
+
+
+static void
+ngx_http_persona_cond_failed(ngx_http_request_t *r,
+    ngx_http_persona_cond_t *cond, ngx_int_t match_rc)
+{
+    u_char  reason[128];
+#if (NGX_PCRE2)
+    u_char  msg[96];
+#endif
+
+    /* a visitor can make every request fail: one line a second at most */
+
+    if (ngx_time() == ngx_http_persona_cond_warned) {
+        ngx_http_persona_cond_unwarned++;
+        return;
+    }
+
+    ngx_http_persona_cond_warned = ngx_time();
+
+    if (match_rc == 0) {
+        ngx_cpystrn(reason, (u_char *) "a variable could not be read",
+                    sizeof(reason));
+
+    } else {
+#if (NGX_PCRE2)
+        if (pcre2_get_error_message(match_rc, msg, sizeof(msg)) < 0) {
+            msg[0] = '\0';
+        }
+
+        ngx_snprintf(reason, sizeof(reason) - 1, ngx_regex_exec_n
+                     " failed: %i, %s%Z", match_rc, msg);
+#else
+        ngx_snprintf(reason, sizeof(reason) - 1, ngx_regex_exec_n
+                     " failed: %i%Z", match_rc);
+#endif
+        reason[sizeof(reason) - 1] = '\0';
+    }
+
+    if (ngx_http_persona_cond_unwarned) {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "persona: condition \"%V\" taken as false, %s "
+                      "(and %ui failures not logged since the last "
+                      "warning)", &cond->source, reason,
+                      ngx_http_persona_cond_unwarned);
+
+    } else {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "persona: condition \"%V\" taken as false, %s",
+                      &cond->source, reason);
+    }
+
+    ngx_http_persona_cond_unwarned = 0;
 }
 
 
@@ -262,12 +358,8 @@ ngx_http_persona_cond_match(void *data, void *re, const unsigned char *s,
     ngx_http_persona_cond_rt_t *rt = data;
 
     ngx_int_t  rc;
-    ngx_str_t  subject;
 
-    subject.len = len;
-    subject.data = (u_char *) s;
-
-    rc = ngx_regex_exec((ngx_regex_t *) re, &subject, NULL, 0);
+    rc = ngx_http_persona_cond_exec(rt->request, re, s, len);
 
     if (rc >= 0) {
         return 1;
@@ -277,11 +369,95 @@ ngx_http_persona_cond_match(void *data, void *re, const unsigned char *s,
         return 0;
     }
 
-    ngx_log_error(NGX_LOG_ALERT, rt->request->connection->log, 0,
-                  ngx_regex_exec_n " failed: %i on \"%*s\"", rc, len, s);
+    rt->match_rc = rc;
 
     return -1;
 }
+
+
+/*
+ * nginx's ngx_regex_exec() matches with PCRE's default limits (ten
+ * million steps: a tenth of a second and more per hostile value), so the
+ * module calls PCRE itself, with its own limits.  Only whether the
+ * pattern matches is needed: one pair of offsets, no captures.
+ */
+
+#if (NGX_PCRE2)
+
+static ngx_int_t
+ngx_http_persona_cond_exec(ngx_http_request_t *r, ngx_regex_t *re,
+    const u_char *s, size_t len)
+{
+    ngx_pool_cleanup_t  *cln;
+
+    if (ngx_http_persona_match_data == NULL) {
+        cln = ngx_pool_cleanup_add(ngx_cycle->pool, 0);
+        if (cln == NULL) {
+            return PCRE2_ERROR_NOMEMORY;
+        }
+
+        ngx_http_persona_match_ctx = pcre2_match_context_create(NULL);
+        ngx_http_persona_match_data = pcre2_match_data_create(1, NULL);
+
+        cln->handler = ngx_http_persona_cond_match_free;
+
+        if (ngx_http_persona_match_ctx == NULL
+            || ngx_http_persona_match_data == NULL)
+        {
+            ngx_http_persona_cond_match_free(NULL);
+            return PCRE2_ERROR_NOMEMORY;
+        }
+
+        pcre2_set_match_limit(ngx_http_persona_match_ctx,
+                              NGX_HTTP_PERSONA_MATCH_LIMIT);
+        pcre2_set_depth_limit(ngx_http_persona_match_ctx,
+                              NGX_HTTP_PERSONA_DEPTH_LIMIT);
+    }
+
+    return pcre2_match(re, s, len, 0, 0, ngx_http_persona_match_data,
+                       ngx_http_persona_match_ctx);
+}
+
+
+static void
+ngx_http_persona_cond_match_free(void *data)
+{
+    if (ngx_http_persona_match_data != NULL) {
+        pcre2_match_data_free(ngx_http_persona_match_data);
+        ngx_http_persona_match_data = NULL;
+    }
+
+    if (ngx_http_persona_match_ctx != NULL) {
+        pcre2_match_context_free(ngx_http_persona_match_ctx);
+        ngx_http_persona_match_ctx = NULL;
+    }
+}
+
+#else
+
+static ngx_int_t
+ngx_http_persona_cond_exec(ngx_http_request_t *r, ngx_regex_t *re,
+    const u_char *s, size_t len)
+{
+    pcre_extra  extra;
+
+    /* a copy keeps what pcre_study() found, JIT code included */
+
+    if (re->extra != NULL) {
+        extra = *re->extra;
+
+    } else {
+        ngx_memzero(&extra, sizeof(pcre_extra));
+    }
+
+    extra.flags |= PCRE_EXTRA_MATCH_LIMIT | PCRE_EXTRA_MATCH_LIMIT_RECURSION;
+    extra.match_limit = NGX_HTTP_PERSONA_MATCH_LIMIT;
+    extra.match_limit_recursion = NGX_HTTP_PERSONA_DEPTH_LIMIT;
+
+    return pcre_exec(re->code, &extra, (const char *) s, len, 0, 0, NULL, 0);
+}
+
+#endif
 
 
 /* the segments a condition refers to, as ints in ids */
