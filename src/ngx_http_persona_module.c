@@ -392,7 +392,8 @@ ngx_http_persona_register_variables(ngx_conf_t *cf, ngx_http_variable_t *vars)
 
 
 /*
- * nginx zeroes r->ctx on an internal redirect; the pool cleanup entry
+ * nginx zeroes r->ctx on an internal redirect and when a filter finalizes
+ * the request (a 412 or 416 error page); the pool cleanup entry
  * registered with the context outlives it, so the context is found again
  * there (the same technique as the realip module).
  */
@@ -407,7 +408,7 @@ ngx_http_persona_find_ctx(ngx_http_request_t *r)
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_persona_module);
 
-    if (ctx != NULL || !r->internal) {
+    if (ctx != NULL || !(r->internal || r->filter_finalize)) {
         return ctx;
     }
 

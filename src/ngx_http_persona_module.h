@@ -74,9 +74,8 @@ typedef struct {
 
 typedef struct {
     ngx_str_t                   name;
-    ngx_int_t                   index;      /* variable index of cookie_NAME */
     time_t                      max_age;
-    ngx_str_t                   attrs;      /* "; Max-Age=..; Path=.." */
+    ngx_str_t                   attrs;      /* "; Path=..; HttpOnly.." */
     ngx_uint_t                  secure;
 } ngx_http_persona_cookie_t;
 
@@ -111,7 +110,6 @@ typedef struct {
     ngx_str_t                       conversion; /* the conversion event */
     ngx_str_t                       exposures;  /* $persona_exposures */
     ngx_uint_t                      exposures_n;
-    ngx_table_elt_t                *cookie_header;
     ngx_http_persona_filter_ctx_t  *filter;
     ngx_http_persona_geo_result_t  *geo;        /* per database */
 
@@ -119,6 +117,7 @@ typedef struct {
     unsigned                        id_new:1;
     unsigned                        consent:1;
     unsigned                        cookie_sent:1;
+    unsigned                        cookie_expire:1;
     unsigned                        crm_done:1;
     unsigned                        no_new_id:1;
 } ngx_http_persona_ctx_t;
