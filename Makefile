@@ -6,8 +6,8 @@
 #   make test-browser  the demo in headless chromium (not in make test)
 #   make fuzz    run every libFuzzer target for FUZZ_TIME seconds each
 #   make bench   print benchmark figures (not a test)
-#   make deb     the Debian package build/libnginx-mod-http-persona_VERSION_ARCH.deb
-#   make test-deb  installs that package on this system, tests it, purges it
+#   make deb     build/libnginx-mod-http-persona_VERSION_ARCH.deb, lintian
+#   make test-deb  install that package on this system, test it, purge it
 
 NGX_SRC   ?= /usr/share/nginx/src
 NGINX     ?= /usr/sbin/nginx
@@ -139,10 +139,11 @@ bench: build
 	    scripts/bench
 
 # The Debian package.  The module is built a second time, in its own
-# nginx tree (objs/Makefile: Debian's configure writes no top Makefile),
-# with the flags Debian builds nginx and its modules with
+# nginx tree, with the flags Debian builds nginx and its modules with
 # (dpkg-buildflags: hardening, -z now, build paths mapped to "." so that
 # the package does not depend on where the project is checked out).
+# configure writes objs/Makefile (Debian's nginx sources get no top
+# Makefile), so that is what the tree is rebuilt for.
 DEB_NGX    := $(BUILD)/deb/nginx
 DEB_MODULE := $(BUILD)/deb/ngx_http_persona_module.so
 DEB        := $(BUILD)/libnginx-mod-http-persona_$(VERSION)_$(shell \
@@ -174,12 +175,11 @@ deb: $(DEB_MODULE)
 	    scripts/build-deb -m $(DEB_MODULE) -v $(VERSION) -s $(NGX_SRC) \
 	    -o $(CURDIR)/$(BUILD)
 	@echo "lintian $(DEB)"
-	@lintian --fail-on error --display-info $(DEB)
+	@lintian --fail-on error,warning --display-info $(DEB)
 
 # installs the package on this system with apt-get, checks the system
 # nginx with it, removes it: not part of "make test"
 test-deb: deb
-	@scripts/deps test
 	PERSONA_DEB=$(CURDIR)/$(DEB) TEST_NGINX_BINARY=$(NGINX) \
 	    prove -v -I t/lib t/deb.t
 
