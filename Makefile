@@ -148,7 +148,6 @@ DEB_NGX    := $(BUILD)/deb/nginx
 DEB_MODULE := $(BUILD)/deb/ngx_http_persona_module.so
 DEB        := $(BUILD)/libnginx-mod-http-persona_$(VERSION)_$(shell \
               dpkg --print-architecture 2>/dev/null).deb
-DEB_MAINTAINER ?= ngx_http_persona_module maintainers <maintainers@persona.invalid>
 DEB_FLAGS   = DEB_BUILD_MAINT_OPTIONS=hardening=+bindnow dpkg-buildflags
 
 $(DEB_NGX)/objs/Makefile: config $(BUILD)/srclist
@@ -165,14 +164,14 @@ $(DEB_NGX)/objs/Makefile: config $(BUILD)/srclist
 	    > configure.log 2>&1 \
 	    || { tail -30 $(DEB_NGX)/configure.log; exit 1; }
 
-$(DEB_MODULE): $(DEB_NGX)/objs/Makefile $(GLUE_SRC) $(GLUE_HDR) $(CORE_SRC) $(CORE_HDR)
+$(DEB_MODULE): $(DEB_NGX)/objs/Makefile \
+               $(GLUE_SRC) $(GLUE_HDR) $(CORE_SRC) $(CORE_HDR)
 	$(MAKE) -s -C $(DEB_NGX) -f objs/Makefile modules
 	cp $(DEB_NGX)/objs/ngx_http_persona_module.so $@
 
 deb: $(DEB_MODULE)
 	@scripts/deps deb
-	@DEB_MAINTAINER='$(DEB_MAINTAINER)' \
-	    scripts/build-deb -m $(DEB_MODULE) -v $(VERSION) -s $(NGX_SRC) \
+	@scripts/build-deb -m $(DEB_MODULE) -v $(VERSION) -s $(NGX_SRC) \
 	    -o $(CURDIR)/$(BUILD)
 	@echo "lintian $(DEB)"
 	@lintian --fail-on error,warning --display-info $(DEB)

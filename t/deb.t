@@ -149,15 +149,17 @@ my $t = Persona::Test->new(workers => 1);
 symlink('/usr/share/nginx/modules', "$t->{dir}/modules") or die $!;
 
 # a CRM list built by the packaged tool
-$t->write_file('crm.csv', "id,segments\nalice,vip;newsletter\nbob,newsletter\n");
+$t->write_file('crm.csv',
+    "id,segments\nalice,vip;newsletter\nbob,newsletter\n");
 ($rc, $out) = run('/usr/bin/persona-segments-build', "$t->{dir}/crm.csv",
     "$t->{dir}/crm.mdb");
 is($rc, 0, '/usr/bin/persona-segments-build') or diag($out);
 chmod 0644, "$t->{dir}/crm.mdb";
 
 $t->write_file('winter.html', '<h1>Winter sale</h1>');
-$t->write_file('html/index.html', "<!--persona:hero--><h1>Autumn sale</h1>"
-    . "<!--/persona:hero-->\n<p><!--persona:greeting-->Hi<!--/persona:greeting--></p>\n");
+$t->write_file('html/index.html',
+    "<!--persona:hero--><h1>Autumn sale</h1><!--/persona:hero-->\n"
+    . "<p><!--persona:greeting-->Hi<!--/persona:greeting--></p>\n");
 
 $t->main_conf("include $link;\n");
 $t->conf(<<'CONF');
@@ -205,7 +207,8 @@ $t->run_blocks([
 
 $t->stop;
 
-my @events = grep { /"experiment":"hero"/ } split /\n/, $t->read_file('exposure.log');
+my @events = grep { /"experiment":"hero"/ }
+    split /\n/, $t->read_file('exposure.log');
 is(scalar @events, 2, 'two exposures to hero logged');
 like($events[1] // '', qr/"id":"alice".*"variant":"winter"/,
     'the second one is alice in winter');
@@ -230,7 +233,8 @@ if (-f $lua) {
     ($rc, $out) = run('cmp', $lua, '/usr/share/lua/5.1/resty/persona.lua');
     is($rc, 0, 'the Lua library in /usr/share/lua/5.1/resty') or diag($out);
 } else {
-    ok(!(grep { m{/lua/} } @files), 'no Lua library in the project, none packaged');
+    ok(!(grep { m{/lua/} } @files),
+        'no Lua library in the project, none packaged');
 }
 
 ok((grep { $_ eq "/usr/share/doc/$pkg/README.md" } @files)
