@@ -142,15 +142,14 @@ bench: build
 # nginx tree, with the flags Debian builds nginx and its modules with
 # (dpkg-buildflags: hardening, -z now, build paths mapped to "." so that
 # the package does not depend on where the project is checked out).
-# configure writes objs/Makefile (Debian's nginx sources get no top
-# Makefile), so that is what the tree is rebuilt for.
+# A stamp marks the configured tree, as for the build above.
 DEB_NGX    := $(BUILD)/deb/nginx
 DEB_MODULE := $(BUILD)/deb/ngx_http_persona_module.so
 DEB        := $(BUILD)/libnginx-mod-http-persona_$(VERSION)_$(shell \
               dpkg --print-architecture 2>/dev/null).deb
 DEB_FLAGS   = DEB_BUILD_MAINT_OPTIONS=hardening=+bindnow dpkg-buildflags
 
-$(DEB_NGX)/objs/Makefile: config $(BUILD)/srclist
+$(DEB_NGX)/configured: config $(BUILD)/srclist
 	@scripts/deps deb
 	rm -rf $(DEB_NGX)
 	mkdir -p $(BUILD)/deb
@@ -163,8 +162,9 @@ $(DEB_NGX)/objs/Makefile: config $(BUILD)/srclist
 	        --add-dynamic-module=$(CURDIR)' configure "$$cc" "$$ld" \
 	    > configure.log 2>&1 \
 	    || { tail -30 $(DEB_NGX)/configure.log; exit 1; }
+	touch $@
 
-$(DEB_MODULE): $(DEB_NGX)/objs/Makefile \
+$(DEB_MODULE): $(DEB_NGX)/configured \
                $(GLUE_SRC) $(GLUE_HDR) $(CORE_SRC) $(CORE_HDR)
 	$(MAKE) -s -C $(DEB_NGX) -f objs/Makefile modules
 	cp $(DEB_NGX)/objs/ngx_http_persona_module.so $@
