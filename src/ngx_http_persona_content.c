@@ -309,9 +309,8 @@ ngx_http_persona_content_block(ngx_conf_t *cf, ngx_command_t *cmd,
 
     char                            *rv;
     ngx_str_t                       *value;
-    ngx_uint_t                       i, line;
+    ngx_uint_t                       line;
     ngx_conf_t                       save;
-    ngx_http_persona_experiment_t   *exp;
     ngx_http_persona_content_set_t  *set;
 
     value = cf->args->elts;
@@ -322,31 +321,17 @@ ngx_http_persona_content_block(ngx_conf_t *cf, ngx_command_t *cmd,
         return NGX_CONF_ERROR;
     }
 
-    set = pmcf->sets.elts;
-
-    for (i = 0; i < pmcf->sets.nelts; i++) {
-        if (set[i].name.len == value[1].len
-            && ngx_strncmp(set[i].name.data, value[1].data, value[1].len)
-               == 0)
-        {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "duplicate content \"%V\"", &value[1]);
-            return NGX_CONF_ERROR;
-        }
+    if (ngx_http_persona_find_content(pmcf, &value[1]) != NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "duplicate content \"%V\"", &value[1]);
+        return NGX_CONF_ERROR;
     }
 
-    exp = pmcf->experiments.elts;
-
-    for (i = 0; i < pmcf->experiments.nelts; i++) {
-        if (exp[i].name.len == value[1].len
-            && ngx_strncmp(exp[i].name.data, value[1].data, value[1].len)
-               == 0)
-        {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "content \"%V\" has the name of an "
-                               "experiment", &value[1]);
-            return NGX_CONF_ERROR;
-        }
+    if (ngx_http_persona_find_experiment(pmcf, &value[1]) != NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "content \"%V\" has the name of an "
+                           "experiment", &value[1]);
+        return NGX_CONF_ERROR;
     }
 
     set = ngx_array_push(&pmcf->sets);
@@ -469,6 +454,27 @@ ngx_http_persona_content_cmd(ngx_conf_t *cf, ngx_command_t *dummy,
     }
 
     return NGX_CONF_OK;
+}
+
+
+ngx_http_persona_content_set_t *
+ngx_http_persona_find_content(ngx_http_persona_main_conf_t *pmcf,
+    ngx_str_t *name)
+{
+    ngx_uint_t                       i;
+    ngx_http_persona_content_set_t  *set;
+
+    set = pmcf->sets.elts;
+
+    for (i = 0; i < pmcf->sets.nelts; i++) {
+        if (set[i].name.len == name->len
+            && ngx_strncmp(set[i].name.data, name->data, name->len) == 0)
+        {
+            return &set[i];
+        }
+    }
+
+    return NULL;
 }
 
 

@@ -58,7 +58,6 @@ ngx_http_persona_experiment_block(ngx_conf_t *cf, ngx_command_t *cmd,
 
     char                           *rv;
     ngx_str_t                      *value;
-    ngx_uint_t                      i;
     ngx_conf_t                      save;
     ngx_http_persona_experiment_t  *exp;
 
@@ -71,19 +70,13 @@ ngx_http_persona_experiment_block(ngx_conf_t *cf, ngx_command_t *cmd,
         return NGX_CONF_ERROR;
     }
 
-    exp = pmcf->experiments.elts;
+    exp = ngx_http_persona_find_experiment(pmcf, &value[1]);
 
-    for (i = 0; i < pmcf->experiments.nelts; i++) {
-        if (exp[i].name.len == value[1].len
-            && ngx_strncmp(exp[i].name.data, value[1].data, value[1].len)
-               == 0)
-        {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "duplicate experiment \"%V\", first defined "
-                               "in %V:%ui", &value[1], &exp[i].file,
-                               exp[i].line);
-            return NGX_CONF_ERROR;
-        }
+    if (exp != NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "duplicate experiment \"%V\", first defined "
+                           "in %V:%ui", &value[1], &exp->file, exp->line);
+        return NGX_CONF_ERROR;
     }
 
     exp = ngx_array_push(&pmcf->experiments);
@@ -516,6 +509,27 @@ ngx_http_persona_experiment_done(ngx_conf_t *cf,
     }
 
     return NGX_CONF_OK;
+}
+
+
+ngx_http_persona_experiment_t *
+ngx_http_persona_find_experiment(ngx_http_persona_main_conf_t *pmcf,
+    ngx_str_t *name)
+{
+    ngx_uint_t                      i;
+    ngx_http_persona_experiment_t  *exp;
+
+    exp = pmcf->experiments.elts;
+
+    for (i = 0; i < pmcf->experiments.nelts; i++) {
+        if (exp[i].name.len == name->len
+            && ngx_strncmp(exp[i].name.data, name->data, name->len) == 0)
+        {
+            return &exp[i];
+        }
+    }
+
+    return NULL;
 }
 
 

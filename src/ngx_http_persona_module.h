@@ -325,6 +325,8 @@ extern ngx_http_variable_t  ngx_http_persona_experiment_vars[];
 
 char *ngx_http_persona_experiment_block(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+ngx_http_persona_experiment_t *ngx_http_persona_find_experiment(
+    ngx_http_persona_main_conf_t *pmcf, ngx_str_t *name);
 ngx_int_t ngx_http_persona_assign(ngx_http_request_t *r,
     ngx_http_persona_ctx_t *ctx, ngx_http_persona_experiment_t *exp);
 
@@ -358,6 +360,8 @@ ngx_http_persona_content_t *ngx_http_persona_content_parse(ngx_conf_t *cf,
     ngx_str_t *args, ngx_uint_t nargs, ngx_uint_t *i);
 char *ngx_http_persona_content_block(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+ngx_http_persona_content_set_t *ngx_http_persona_find_content(
+    ngx_http_persona_main_conf_t *pmcf, ngx_str_t *name);
 ngx_int_t ngx_http_persona_content_render(ngx_http_request_t *r,
     ngx_http_persona_content_t *content, ngx_str_t *out);
 

@@ -69,11 +69,9 @@ ngx_http_persona_slot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 char *
 ngx_http_persona_resolve_slots(ngx_conf_t *cf, ngx_array_t *slots)
 {
-    ngx_uint_t                       i, j;
-    ngx_http_persona_slot_t         *slot;
-    ngx_http_persona_experiment_t   *exp;
-    ngx_http_persona_content_set_t  *set;
-    ngx_http_persona_main_conf_t    *pmcf;
+    ngx_uint_t                     i;
+    ngx_http_persona_slot_t       *slot;
+    ngx_http_persona_main_conf_t  *pmcf;
 
     pmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_persona_module);
 
@@ -85,29 +83,12 @@ ngx_http_persona_resolve_slots(ngx_conf_t *cf, ngx_array_t *slots)
             continue;
         }
 
-        exp = pmcf->experiments.elts;
+        slot[i].experiment = ngx_http_persona_find_experiment(pmcf,
+                                                          &slot[i].target);
 
-        for (j = 0; j < pmcf->experiments.nelts; j++) {
-            if (exp[j].name.len == slot[i].target.len
-                && ngx_strncmp(exp[j].name.data, slot[i].target.data,
-                               slot[i].target.len) == 0)
-            {
-                slot[i].experiment = &exp[j];
-                break;
-            }
-        }
-
-        set = pmcf->sets.elts;
-
-        for (j = 0; slot[i].experiment == NULL && j < pmcf->sets.nelts; j++)
-        {
-            if (set[j].name.len == slot[i].target.len
-                && ngx_strncmp(set[j].name.data, slot[i].target.data,
-                               slot[i].target.len) == 0)
-            {
-                slot[i].set = &set[j];
-                break;
-            }
+        if (slot[i].experiment == NULL) {
+            slot[i].set = ngx_http_persona_find_content(pmcf,
+                                                        &slot[i].target);
         }
 
         if (slot[i].experiment == NULL && slot[i].set == NULL) {
