@@ -327,13 +327,6 @@ ngx_http_persona_content_block(ngx_conf_t *cf, ngx_command_t *cmd,
         return NGX_CONF_ERROR;
     }
 
-    if (ngx_http_persona_find_experiment(pmcf, &value[1]) != NULL) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "content \"%V\" has the name of an "
-                           "experiment", &value[1]);
-        return NGX_CONF_ERROR;
-    }
-
     set = ngx_array_push(&pmcf->sets);
     if (set == NULL) {
         return NGX_CONF_ERROR;

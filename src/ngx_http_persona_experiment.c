@@ -512,6 +512,31 @@ ngx_http_persona_experiment_done(ngx_conf_t *cf,
 }
 
 
+/* a slot names an experiment or a content set: never both */
+
+char *
+ngx_http_persona_experiments_check(ngx_conf_t *cf,
+    ngx_http_persona_main_conf_t *pmcf)
+{
+    ngx_uint_t                      i;
+    ngx_http_persona_experiment_t  *exp;
+
+    exp = pmcf->experiments.elts;
+
+    for (i = 0; i < pmcf->experiments.nelts; i++) {
+        if (ngx_http_persona_find_content(pmcf, &exp[i].name) != NULL) {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "content \"%V\" has the name of an experiment "
+                          "in %V:%ui", &exp[i].name, &exp[i].file,
+                          exp[i].line);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    return NGX_CONF_OK;
+}
+
+
 ngx_http_persona_experiment_t *
 ngx_http_persona_find_experiment(ngx_http_persona_main_conf_t *pmcf,
     ngx_str_t *name)

@@ -302,6 +302,7 @@ ngx_http_persona_init_main_conf(ngx_conf_t *cf, void *conf)
         || ngx_http_persona_context_init(cf, pmcf) != NGX_CONF_OK
         || ngx_http_persona_time_init(cf, pmcf) != NGX_CONF_OK
         || ngx_http_persona_segments_check(cf, pmcf) != NGX_CONF_OK
+        || ngx_http_persona_experiments_check(cf, pmcf) != NGX_CONF_OK
         || ngx_http_persona_event_init(cf, pmcf) != NGX_CONF_OK)
     {
         return NGX_CONF_ERROR;

@@ -15,8 +15,8 @@
  *   time        persona_time, local hour and weekday
  *   crm         segment lists exported from a CRM
  *   segment     persona_segment, segment membership, $persona_segments
- *   experiment  persona_experiment, variant assignment
  *   content     fragments, templates, persona_content rule sets
+ *   experiment  persona_experiment, variant assignment
  *   slot        persona_slot: what a slot of a page gets
  *   filter      header and body filters
  *   event       exposure events
@@ -274,6 +274,41 @@ ngx_int_t ngx_http_persona_test(ngx_http_request_t *r,
     ngx_http_persona_ctx_t *ctx, ngx_http_persona_cond_t *cond);
 
 
+/* content.c ----------------------------------------------------------- */
+
+/* a variant's or a rule's fragment file or inline text, with {{$var}} */
+typedef struct {
+    ngx_array_t                *parts;      /* literal and variable parts */
+    ngx_str_t                   text;       /* whole text when no vars */
+    size_t                      len;        /* length of literal parts */
+    ngx_str_t                   source;     /* file name or "text" */
+    unsigned                    vars:1;
+} ngx_http_persona_content_t;
+
+
+/* persona_content NAME { when COND ...; default ...; } */
+typedef struct {
+    ngx_http_persona_cond_t    *cond;       /* NULL: default */
+    ngx_http_persona_content_t *content;
+} ngx_http_persona_content_rule_t;
+
+
+typedef struct {
+    ngx_str_t                   name;
+    ngx_array_t                 rules;      /* content_rule_t */
+} ngx_http_persona_content_set_t;
+
+
+ngx_http_persona_content_t *ngx_http_persona_content_parse(ngx_conf_t *cf,
+    ngx_str_t *args, ngx_uint_t nargs, ngx_uint_t *i);
+char *ngx_http_persona_content_block(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_http_persona_content_set_t *ngx_http_persona_find_content(
+    ngx_http_persona_main_conf_t *pmcf, ngx_str_t *name);
+ngx_int_t ngx_http_persona_content_render(ngx_http_request_t *r,
+    ngx_http_persona_content_t *content, ngx_str_t *out);
+
+
 /* experiment.c -------------------------------------------------------- */
 
 #define NGX_HTTP_PERSONA_HASH_V1       1
@@ -283,9 +318,6 @@ ngx_int_t ngx_http_persona_test(ngx_http_request_t *r,
 /* how an experiment's variant reached the response */
 #define NGX_HTTP_PERSONA_EXPOSED_SLOT  1
 #define NGX_HTTP_PERSONA_EXPOSED_VAR   2
-
-
-typedef struct ngx_http_persona_content_s  ngx_http_persona_content_t;
 
 
 typedef struct {
@@ -325,45 +357,12 @@ extern ngx_http_variable_t  ngx_http_persona_experiment_vars[];
 
 char *ngx_http_persona_experiment_block(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+char *ngx_http_persona_experiments_check(ngx_conf_t *cf,
+    ngx_http_persona_main_conf_t *pmcf);
 ngx_http_persona_experiment_t *ngx_http_persona_find_experiment(
     ngx_http_persona_main_conf_t *pmcf, ngx_str_t *name);
 ngx_int_t ngx_http_persona_assign(ngx_http_request_t *r,
     ngx_http_persona_ctx_t *ctx, ngx_http_persona_experiment_t *exp);
-
-
-/* content.c ----------------------------------------------------------- */
-
-/* a variant's or a rule's fragment file or inline text, with {{$var}} */
-struct ngx_http_persona_content_s {
-    ngx_array_t                *parts;      /* literal and variable parts */
-    ngx_str_t                   text;       /* whole text when no vars */
-    size_t                      len;        /* length of literal parts */
-    ngx_str_t                   source;     /* file name or "text" */
-    unsigned                    vars:1;
-};
-
-
-/* persona_content NAME { when COND ...; default ...; } */
-typedef struct {
-    ngx_http_persona_cond_t    *cond;       /* NULL: default */
-    ngx_http_persona_content_t *content;
-} ngx_http_persona_content_rule_t;
-
-
-typedef struct {
-    ngx_str_t                   name;
-    ngx_array_t                 rules;      /* content_rule_t */
-} ngx_http_persona_content_set_t;
-
-
-ngx_http_persona_content_t *ngx_http_persona_content_parse(ngx_conf_t *cf,
-    ngx_str_t *args, ngx_uint_t nargs, ngx_uint_t *i);
-char *ngx_http_persona_content_block(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
-ngx_http_persona_content_set_t *ngx_http_persona_find_content(
-    ngx_http_persona_main_conf_t *pmcf, ngx_str_t *name);
-ngx_int_t ngx_http_persona_content_render(ngx_http_request_t *r,
-    ngx_http_persona_content_t *content, ngx_str_t *out);
 
 
 /* slot.c -------------------------------------------------------------- */
