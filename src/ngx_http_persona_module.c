@@ -22,6 +22,8 @@ static char *ngx_http_persona_init_main_conf(ngx_conf_t *cf, void *conf);
 static void *ngx_http_persona_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_persona_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
+static ngx_int_t ngx_http_persona_register_variables(ngx_conf_t *cf,
+    ngx_http_variable_t *vars);
 static void ngx_http_persona_ctx_cleanup(void *data);
 static ngx_int_t ngx_http_persona_init_process(ngx_cycle_t *cycle);
 static void ngx_http_persona_exit_process(ngx_cycle_t *cycle);
@@ -373,7 +375,7 @@ ngx_http_persona_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
 /* registers a table of variables ending with ngx_http_null_variable */
 
-ngx_int_t
+static ngx_int_t
 ngx_http_persona_register_variables(ngx_conf_t *cf, ngx_http_variable_t *vars)
 {
     ngx_http_variable_t  *var, *v;

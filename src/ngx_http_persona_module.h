@@ -126,8 +126,6 @@ typedef struct {
 
 ngx_http_persona_ctx_t *ngx_http_persona_get_ctx(ngx_http_request_t *r);
 ngx_http_persona_ctx_t *ngx_http_persona_find_ctx(ngx_http_request_t *r);
-ngx_int_t ngx_http_persona_register_variables(ngx_conf_t *cf,
-    ngx_http_variable_t *vars);
 ngx_table_elt_t *ngx_http_persona_push_header(ngx_http_request_t *r,
     ngx_str_t *key, ngx_str_t *value);
 void ngx_http_persona_variable_str(ngx_http_variable_value_t *v,
@@ -268,8 +266,6 @@ char *ngx_http_persona_segment(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 char *ngx_http_persona_segments_check(ngx_conf_t *cf,
     ngx_http_persona_main_conf_t *pmcf);
-ngx_int_t ngx_http_persona_segment_eval(ngx_http_request_t *r,
-    ngx_http_persona_ctx_t *ctx, ngx_uint_t i);
 ngx_int_t ngx_http_persona_test(ngx_http_request_t *r,
     ngx_http_persona_ctx_t *ctx, ngx_http_persona_cond_t *cond);
 
