@@ -15,7 +15,6 @@ use Test::More;
 my $root = "$FindBin::Bin/..";
 my $report = "$root/scripts/persona-report";
 my $dir = tempdir('persona-report-XXXXXX', TMPDIR => 1, CLEANUP => 1);
-chmod 0755, $dir;
 
 # --- synthetic logs -------------------------------------------------------
 
@@ -242,37 +241,44 @@ is($o->{'e/b'}{value_mean}, '5.0', '--value: value per visitor');
 
 # --- the SQL of docs/analysis.md on PostgreSQL ------------------------------
 
+# Only the server runs as the postgres user, in a directory of its own
+# under /tmp, started from there: the checkout may be anywhere, in a
+# directory postgres cannot enter (a clone in root's home, mktemp -d).
+# psql is a client run as ourselves; it reads the SQL and the events.
+
 my ($bin) = sort { $b cmp $a } glob '/usr/lib/postgresql/*/bin';
 
 SKIP: {
-    skip 'PostgreSQL server binaries are not installed', 5
+    skip 'PostgreSQL server binaries are not installed', 6
         unless $bin && -x "$bin/initdb";
 
     my @as = $> == 0 ? ('runuser', '-u', 'postgres', '--') : ();
-    my $pg = "$dir/pg";
-    mkdir $pg;
+    my $pg = tempdir('persona-pg-XXXXXX', DIR => '/tmp', CLEANUP => 1);
     chown((getpwnam('postgres'))[2, 3], $pg) if $> == 0;
-    chmod 0777, $dir;
 
     my $sock = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
         Listen => 1);
     my $port = $sock->sockport;
     close $sock;
 
-    system(join ' ', @as, "$bin/initdb", '-D', "$pg/data", '-A', 'trust',
-        '-U', 'postgres', '--no-sync', '>', "$dir/initdb.log", '2>&1') == 0
-        or die 'initdb failed';
-    system(join ' ', @as, "$bin/pg_ctl", '-D', "$pg/data", '-l',
-        "$pg/log", '-w', '-o',
+    my $as_pg = sub {
+        my $cmd = join ' ', @_;
+        return system("cd $pg && @as $cmd >> $pg/commands.log 2>&1");
+    };
+
+    $as_pg->("$bin/initdb", '-D', "$pg/data", '-A', 'trust', '-U',
+        'postgres', '--no-sync') == 0
+        or die "initdb failed: " . `cat $pg/commands.log`;
+    $as_pg->("$bin/pg_ctl", '-D', "$pg/data", '-l', "$pg/log", '-w', '-o',
         qq{"-k $pg -p $port -c listen_addresses='' -c fsync=off"},
-        'start', '>', "$dir/pg_ctl.log", '2>&1') == 0
-        or die 'pg_ctl start failed';
+        'start') == 0
+        or die "pg_ctl start failed: " . `cat $pg/commands.log`;
 
     my $stopped = 0;
     my $stop = sub {
         return if $stopped++;
-        system(join ' ', @as, "$bin/pg_ctl", '-D', "$pg/data", '-m',
-            'fast', '-w', 'stop', '>', "$dir/pg_ctl.log", '2>&1');
+        $as_pg->("$bin/pg_ctl", '-D', "$pg/data", '-m', 'fast', '-w',
+            'stop');
     };
     local $SIG{__DIE__} = sub { $stop->() };
 
@@ -290,16 +296,16 @@ SKIP: {
     print $clean grep { /^\{.*\}$/ } <$in>;
     close $clean;
     $copy =~ s/events\.log/events.clean/;
-    chmod 0644, "$dir/events.clean";
 
     open my $script, '>', "$dir/load.sql";
     print $script "$sql[0]\n$copy\n\\pset format unaligned\n"
         . "\\pset fieldsep ','\n\\pset footer off\n$sql[1]";
     close $script;
-    chmod 0644, "$dir/load.sql";
 
-    my $out = `@as $bin/psql -X -q -h $pg -p $port -U postgres -f $dir/load.sql 2>&1`;
+    my $out = `$bin/psql -X -q -v ON_ERROR_STOP=1 -h $pg -p $port -U postgres -f $dir/load.sql 2>$dir/psql.err`;
+    my $psql = $?;
     $stop->();
+    is($psql, 0, 'psql: exit 0') or diag(`cat $dir/psql.err`);
 
     my @rows = split /\n/, $out;
     my @head = split /,/, shift @rows;
