@@ -479,15 +479,18 @@ ngx_http_persona_metrics_bind(ngx_http_persona_metrics_t *m)
                              - p);
     }
 
-    /* databases are named by what and path, written with the labels */
+    /* databases are named by the first word of what they are
+     * ("geoip2", "segments") and their path, written with the labels */
 
     w = pmcf->watches.elts;
 
     for (i = 0; i < pmcf->watches.nelts; i++) {
         ngx_http_persona_watch_name(w[i], &what, &path);
 
+        for (k = 0; what[k] != '\0' && what[k] != ' '; k++) { /* void */ }
+
         last = ngx_snprintf(p, NGX_HTTP_PERSONA_SERIES_MAX / 2,
-                            "{database=\"%s\",path=\"", what);
+                            "{database=\"%*s\",path=\"", k, what);
         last = ngx_http_persona_label_escape(last,
                                              p + NGX_HTTP_PERSONA_SERIES_MAX
                                              - 2, path->data, path->len);
