@@ -103,7 +103,7 @@ static void ngx_http_persona_metrics_conversion(ngx_http_request_t *r,
     ngx_http_persona_metrics_t *m, ngx_http_persona_ctx_t *ctx,
     ngx_uint_t held);
 static void ngx_http_persona_series_add(ngx_http_persona_metrics_t *m,
-    ngx_uint_t family, u_char *text, size_t len, double value,
+    ngx_uint_t family, u_char *labels, size_t len, double value,
     ngx_uint_t valued);
 static ngx_int_t ngx_http_persona_metrics_handler(ngx_http_request_t *r);
 static u_char *ngx_http_persona_metrics_write(ngx_http_request_t *r,
@@ -663,14 +663,15 @@ ngx_http_persona_metrics_conversion(ngx_http_request_t *r,
         value = strtod((char *) buf, NULL);
     }
 
+    /* the labels in the first half of the buffer, series in the other */
+
     p = ngx_http_persona_text;
-    last = p + NGX_HTTP_PERSONA_SERIES_MAX;
+    last = p + NGX_HTTP_PERSONA_SERIES_MAX / 2;
 
     ngx_shmtx_lock(&m->shpool->mutex);
 
     ngx_http_persona_series_add(m, NGX_HTTP_PERSONA_M_CONVERSIONS, p,
                                 ngx_snprintf(p, last - p,
-                                             "persona_conversions_total"
                                              "{goal=\"%V\",holdout=\"%s\"}",
                                              &ctx->goal,
                                              held ? "true" : "false") - p,
@@ -689,10 +690,11 @@ ngx_http_persona_metrics_conversion(ngx_http_request_t *r,
 
         ngx_http_persona_series_add(m, NGX_HTTP_PERSONA_M_EXP_CONVERSIONS, p,
                                     ngx_snprintf(p, last - p,
-                                        "persona_experiment_conversions_total"
-                                        "{experiment=\"%V\",variant=\"%V\","
-                                        "goal=\"%V\"}", &exp[i].name,
-                                        &var[k].name, &ctx->goal) - p,
+                                                 "{experiment=\"%V\","
+                                                 "variant=\"%V\","
+                                                 "goal=\"%V\"}",
+                                                 &exp[i].name, &var[k].name,
+                                                 &ctx->goal) - p,
                                     value, valued);
     }
 
@@ -700,41 +702,34 @@ ngx_http_persona_metrics_conversion(ngx_http_request_t *r,
 }
 
 
-/* a conversion: its count, and the sum of values in the twin family */
+/* a conversion: one more in the family, its value in the next one */
 
 static void
 ngx_http_persona_series_add(ngx_http_persona_metrics_t *m, ngx_uint_t family,
-    u_char *text, size_t len, double value, ngx_uint_t valued)
+    u_char *labels, size_t len, double value, ngx_uint_t valued)
 {
-    u_char                     *p;
-    size_t                      n;
+    u_char                     *p, *last;
+    ngx_uint_t                  f;
     ngx_http_persona_series_t  *s;
 
-    s = ngx_http_persona_series(m, family, text, len);
+    p = ngx_http_persona_text + NGX_HTTP_PERSONA_SERIES_MAX / 2;
+    last = ngx_http_persona_text + NGX_HTTP_PERSONA_SERIES_MAX;
 
-    if (s != NULL) {
-        (void) ngx_atomic_fetch_add(&s->count, 1);
-    }
+    for (f = family; f <= family + 1; f++) {
+        s = ngx_http_persona_series(m, f, p,
+                                    ngx_snprintf(p, last - p, "%s%*s",
+                                        ngx_http_persona_families[f].name,
+                                        len, labels) - p);
+        if (s == NULL) {
+            continue;
+        }
 
-    /* "..._conversions_total{" becomes "..._conversion_value_total{" */
+        if (f == family) {
+            (void) ngx_atomic_fetch_add(&s->count, 1);
 
-    p = ngx_strlchr(text, text + len, '{');
-    n = sizeof("s_total") - 1;
-
-    if (p == NULL || len + 16 >= NGX_HTTP_PERSONA_SERIES_MAX
-        || (size_t) (p - text) < n)
-    {
-        return;
-    }
-
-    ngx_memmove(p - n + sizeof("_value_total") - 1, p, text + len - p);
-    ngx_memcpy(p - n, "_value_total", sizeof("_value_total") - 1);
-    len += sizeof("_value_total") - 1 - n;
-
-    s = ngx_http_persona_series(m, family + 1, text, len);
-
-    if (s != NULL && valued) {
-        s->sum += value;
+        } else if (valued) {
+            s->sum += value;
+        }
     }
 }
 
