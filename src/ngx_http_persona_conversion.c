@@ -430,6 +430,7 @@ ngx_http_persona_conversion_event(ngx_http_request_t *r, ngx_str_t *args)
 
     ctx->goal = goal;
     ctx->value = value;
+    ctx->entry = entry;
 
     len = persona_event_len(f, NGX_HTTP_PERSONA_EV_N);
 

@@ -32,7 +32,8 @@
 
 
 enum {
-    NGX_HTTP_PERSONA_M_EXPOSURES = 0,
+    NGX_HTTP_PERSONA_M_VISITORS = 0,
+    NGX_HTTP_PERSONA_M_EXPOSURES,
     NGX_HTTP_PERSONA_M_NEW_VISITORS,
     NGX_HTTP_PERSONA_M_CONTENT,
     NGX_HTTP_PERSONA_M_CONVERSIONS,
@@ -79,6 +80,7 @@ struct ngx_http_persona_metrics_s {
     ngx_atomic_t                   **content;
 
     ngx_atomic_t                    *counters[NGX_HTTP_PERSONA_COUNT_N];
+    ngx_atomic_t                    *visitors[2];   /* by holdout */
 };
 
 
@@ -122,6 +124,10 @@ static u_char *ngx_http_persona_label_escape(u_char *p, u_char *last,
 
 static ngx_http_persona_family_t  ngx_http_persona_families[] = {
 
+    { "persona_visitors_total", "counter",
+      "Visitor ids issued (new visitors with consent), by global "
+      "holdout." },
+
     { "persona_exposures_total", "counter",
       "Exposures logged, by experiment, variant and global holdout." },
 
@@ -134,10 +140,12 @@ static ngx_http_persona_family_t  ngx_http_persona_families[] = {
       "holdout." },
 
     { "persona_conversions_total", "counter",
-      "Conversions logged, by goal and global holdout." },
+      "Conversions logged, by goal, channel of entry and global "
+      "holdout." },
 
     { "persona_conversion_value_total", "counter",
-      "Sum of the values of conversions, by goal and global holdout." },
+      "Sum of the values of conversions, by goal, channel of entry and "
+      "global holdout." },
 
     { "persona_experiment_conversions_total", "counter",
       "Conversions by the visitor's variant of each experiment." },
@@ -469,6 +477,15 @@ ngx_http_persona_metrics_bind(ngx_http_persona_metrics_t *m)
         }
     }
 
+    for (h = 0; h < 2; h++) {
+        m->visitors[h] = ngx_http_persona_series_count(m,
+                             NGX_HTTP_PERSONA_M_VISITORS, p,
+                             ngx_snprintf(p, last - p,
+                                          "persona_visitors_total"
+                                          "{holdout=\"%s\"}", held[h])
+                             - p);
+    }
+
     for (i = 0; i < NGX_HTTP_PERSONA_COUNT_N; i++) {
         m->counters[i] = ngx_http_persona_series_count(m,
                              NGX_HTTP_PERSONA_M_BAILOUTS, p,
@@ -601,6 +618,10 @@ ngx_http_persona_metrics_log(ngx_http_request_t *r)
         return NGX_OK;
     }
 
+    if (ctx->id_new) {
+        ngx_http_persona_inc(m->visitors[held]);
+    }
+
     for (i = 0; i < n; i++) {
         if (!ngx_http_persona_exposed(r, ctx, i)) {
             continue;
@@ -672,8 +693,9 @@ ngx_http_persona_metrics_conversion(ngx_http_request_t *r,
 
     ngx_http_persona_series_add(m, NGX_HTTP_PERSONA_M_CONVERSIONS, p,
                                 ngx_snprintf(p, last - p,
-                                             "{goal=\"%V\",holdout=\"%s\"}",
-                                             &ctx->goal,
+                                             "{goal=\"%V\",entry_channel="
+                                             "\"%V\",holdout=\"%s\"}",
+                                             &ctx->goal, &ctx->entry,
                                              held ? "true" : "false") - p,
                                 value, valued);
 

@@ -126,6 +126,7 @@ typedef struct {
     u_char                         *reading;    /* reads noted there */
     ngx_str_t                       goal;       /* of the conversion */
     ngx_str_t                       value;
+    ngx_str_t                       entry;      /* its entry channel */
     ngx_str_t                       crm;        /* CRM segments, "a,b" */
     ngx_str_t                       conversion; /* the conversion event */
     ngx_str_t                       exposures;  /* $persona_exposures */

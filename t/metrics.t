@@ -202,12 +202,14 @@ sub check_counts {
     is($m->{'persona_content_exposures_total{content="greet",rule="gold",'
         . 'holdout="false"}'}, $x->{'content gold'},
         "$when: content exposures as logged");
-    is($m->{'persona_conversions_total{goal="buy",holdout="false"}'},
-        $x->{'conv buy'}, "$when: conversions as logged");
-    is($m->{'persona_conversion_value_total{goal="buy",holdout="false"}'},
-        $x->{'value buy'}, "$when: conversion value as logged");
-    is($m->{'persona_conversions_total{goal="signup",holdout="false"}'},
-        1, "$when: a goal of its own");
+    is($m->{'persona_conversions_total{goal="buy",entry_channel="direct",'
+        . 'holdout="false"}'}, $x->{'conv buy'},
+        "$when: conversions as logged");
+    is($m->{'persona_conversion_value_total{goal="buy",'
+        . 'entry_channel="direct",holdout="false"}'}, $x->{'value buy'},
+        "$when: conversion value as logged");
+    is($m->{'persona_conversions_total{goal="signup",entry_channel="direct",'
+        . 'holdout="false"}'}, 1, "$when: a goal of its own");
 }
 
 ($res, $m) = scrape();
@@ -223,6 +225,8 @@ is($m->{'persona_filter_bailouts_total{reason="slot_too_large"}'}, 2,
 
 my $new = sum_of($m, qr/^persona_new_visitor_exposures_total/);
 is($new, 30, 'new visitors: the 30 requests without an id');
+is($m->{'persona_visitors_total{holdout="false"}'}, 30,
+    'visitor ids issued: the same 30');
 
 my $srm = $m->{'persona_sample_ratio_p_value{experiment="hero"}'};
 ok(defined $srm && $srm >= 0 && $srm <= 1, "sample-ratio p-value $srm");
