@@ -5,10 +5,11 @@
  * Exposure events as JSON lines, handed to nginx's own logging through
  * variables: $persona_exposures (one line per experiment whose variant
  * this response showed, one per content set whose rule it showed or
- * would have shown but for a holdout) and $persona_exposed ("1" if any).  Logging
- * through access_log keeps buffering, syslog, reopen and graceful
- * shutdown as nginx does them.  Every string is escaped so a line is
- * always valid JSON and valid UTF-8; the client address is never written.
+ * would have shown but for a holdout) and $persona_exposed ("1" if
+ * any).  Logging through access_log keeps buffering, syslog, reopen and
+ * graceful shutdown as nginx does them.  Every string is escaped so a
+ * line is always valid JSON and valid UTF-8; the client address is never
+ * written.
  *
  * A line is a table of fields (see the NGX_HTTP_PERSONA_EV_ names) that
  * src/core/persona_event.c measures and writes; event_common() fills the
@@ -29,6 +30,8 @@ static ngx_int_t ngx_http_persona_var(ngx_http_request_t *r,
     ngx_int_t index, persona_event_field_t *f);
 static ngx_int_t ngx_http_persona_request_id(ngx_http_request_t *r,
     ngx_uint_t index, persona_event_field_t *f);
+static ngx_uint_t ngx_http_persona_exposures_count(ngx_http_request_t *r,
+    ngx_http_persona_ctx_t *ctx, ngx_uint_t enough);
 static ngx_uint_t ngx_http_persona_exposure_fields(ngx_http_request_t *r,
     ngx_http_persona_ctx_t *ctx, ngx_uint_t e, persona_event_field_t *f);
 
@@ -334,6 +337,34 @@ ngx_http_persona_content_exposed(ngx_http_request_t *r,
 }
 
 
+/* exposures of the request, up to "enough" */
+
+static ngx_uint_t
+ngx_http_persona_exposures_count(ngx_http_request_t *r,
+    ngx_http_persona_ctx_t *ctx, ngx_uint_t enough)
+{
+    ngx_uint_t                     e, n, ne, count;
+    ngx_http_persona_main_conf_t  *pmcf;
+
+    if (ctx == NULL || ctx->id.len == 0) {
+        return 0;
+    }
+
+    pmcf = ngx_http_get_module_main_conf(r, ngx_http_persona_module);
+    n = pmcf->experiments.nelts;
+    ne = ngx_http_persona_exposures_n(r);
+
+    count = 0;
+
+    for (e = 0; e < ne && count < enough; e++) {
+        count += (e < n) ? ngx_http_persona_exposed(r, ctx, e)
+                         : ngx_http_persona_content_exposed(r, ctx, e - n);
+    }
+
+    return count;
+}
+
+
 /* the fields of exposure e (numbered as slot.c does), if it is one */
 
 static ngx_uint_t
@@ -433,26 +464,16 @@ static ngx_int_t
 ngx_http_persona_exposures_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data)
 {
-    u_char                         *p;
-    size_t                          len;
-    ngx_uint_t                      i, n, ne;
-    persona_event_field_t           f[NGX_HTTP_PERSONA_EV_N];
-    ngx_http_persona_ctx_t         *ctx;
-    ngx_http_persona_main_conf_t   *pmcf;
+    u_char                  *p;
+    size_t                   len;
+    ngx_uint_t               i, n, ne;
+    persona_event_field_t    f[NGX_HTTP_PERSONA_EV_N];
+    ngx_http_persona_ctx_t  *ctx;
 
     ctx = ngx_http_persona_find_ctx(r);
 
-    pmcf = ngx_http_get_module_main_conf(r, ngx_http_persona_module);
-
     ne = ngx_http_persona_exposures_n(r);
-    n = 0;
-
-    for (i = 0; ctx != NULL && ctx->id.len && i < ne; i++) {
-        n += (i < pmcf->experiments.nelts)
-             ? ngx_http_persona_exposed(r, ctx, i)
-             : ngx_http_persona_content_exposed(r, ctx,
-                                            i - pmcf->experiments.nelts);
-    }
+    n = ngx_http_persona_exposures_count(r, ctx, ne);
 
     if (n == 0) {
         ngx_http_persona_variable_str(v, (u_char *) "", 0);
@@ -516,27 +537,11 @@ static ngx_int_t
 ngx_http_persona_exposed_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data)
 {
-    ngx_uint_t                     i, n;
-    ngx_http_persona_ctx_t        *ctx;
-    ngx_http_persona_main_conf_t  *pmcf;
+    ngx_uint_t  n;
 
-    ctx = ngx_http_persona_find_ctx(r);
+    n = ngx_http_persona_exposures_count(r, ngx_http_persona_find_ctx(r), 1);
 
-    pmcf = ngx_http_get_module_main_conf(r, ngx_http_persona_module);
-    n = pmcf->experiments.nelts;
-
-    ngx_http_persona_variable_str(v, (u_char *) "", 0);
-
-    for (i = 0; ctx != NULL && ctx->id.len
-                && i < ngx_http_persona_exposures_n(r); i++)
-    {
-        if (i < n ? ngx_http_persona_exposed(r, ctx, i)
-                  : ngx_http_persona_content_exposed(r, ctx, i - n))
-        {
-            ngx_http_persona_variable_str(v, (u_char *) "1", 1);
-            break;
-        }
-    }
+    ngx_http_persona_variable_str(v, (u_char *) "1", n);
 
     return NGX_OK;
 }

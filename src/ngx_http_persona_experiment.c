@@ -2,9 +2,10 @@
 /*
  * Copyright (C) ngx_http_persona_module authors
  *
- * persona_experiment blocks, variant assignment, $persona_variant_NAME
- * and $persona_assignments.  Everything that can be decided once (bucket
- * ranges, split_clients boundaries, layer ranges) is computed while the
+ * persona_experiment blocks, variant assignment, $persona_variant_NAME,
+ * $persona_level_NAME_FACTOR and $persona_assignments.  Everything that
+ * can be decided once (bucket ranges, split_clients boundaries, layer
+ * ranges, the event fields of each variant) is computed while the
  * configuration is read, so that assigning a visitor costs one or two
  * hashes and a short scan of the variants (src/core/persona_hash.c).
  * Values come from the request context, so reading the variables any
@@ -58,8 +59,6 @@ static u_char *ngx_http_persona_format_percent(u_char *buf, ngx_uint_t bp);
 static ngx_int_t ngx_http_persona_parse_percent(ngx_str_t *value);
 static time_t ngx_http_persona_parse_utc(ngx_str_t *s);
 static ngx_int_t ngx_http_persona_add_variant_variable(ngx_conf_t *cf,
-    ngx_http_persona_experiment_t *exp);
-static ngx_int_t ngx_http_persona_add_level_variable(ngx_conf_t *cf,
     ngx_http_persona_experiment_t *exp, ngx_http_persona_factor_t *factor);
 static ngx_int_t ngx_http_persona_variant_read(ngx_http_request_t *r,
     ngx_http_persona_experiment_t *exp);
@@ -67,6 +66,9 @@ static ngx_int_t ngx_http_persona_variant_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_persona_level_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_persona_variant_value(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, ngx_http_persona_experiment_t *exp,
+    ngx_http_persona_factor_t *factor);
 static ngx_int_t ngx_http_persona_assignments_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 
@@ -620,7 +622,7 @@ ngx_http_persona_experiment_done(ngx_conf_t *cf,
     }
 
     if (ngx_http_persona_event_texts(cf, exp, weighted) != NGX_CONF_OK
-        || ngx_http_persona_add_variant_variable(cf, exp) != NGX_OK)
+        || ngx_http_persona_add_variant_variable(cf, exp, NULL) != NGX_OK)
     {
         return NGX_CONF_ERROR;
     }
@@ -628,7 +630,7 @@ ngx_http_persona_experiment_done(ngx_conf_t *cf,
     factor = exp->factors.elts;
 
     for (i = 0; i < exp->factors.nelts; i++) {
-        if (ngx_http_persona_add_level_variable(cf, exp, &factor[i])
+        if (ngx_http_persona_add_variant_variable(cf, exp, &factor[i])
             != NGX_OK)
         {
             return NGX_CONF_ERROR;
@@ -1094,28 +1096,44 @@ ngx_http_persona_parse_percent(ngx_str_t *value)
 }
 
 
+/* $persona_variant_NAME, or $persona_level_NAME_FACTOR of a factor */
+
 static ngx_int_t
 ngx_http_persona_add_variant_variable(ngx_conf_t *cf,
-    ngx_http_persona_experiment_t *exp)
+    ngx_http_persona_experiment_t *exp, ngx_http_persona_factor_t *factor)
 {
     ngx_str_t             name;
     ngx_http_variable_t  *var;
 
-    name.len = sizeof("persona_variant_") - 1 + exp->name.len;
+    name.len = sizeof("persona_variant_") - 1 + exp->name.len
+               + (factor ? factor->name.len + 1 : 0);
     name.data = ngx_pnalloc(cf->pool, name.len);
     if (name.data == NULL) {
         return NGX_ERROR;
     }
 
-    ngx_sprintf(name.data, "persona_variant_%V", &exp->name);
+    if (factor == NULL) {
+        ngx_sprintf(name.data, "persona_variant_%V", &exp->name);
+
+    } else {
+        name.len = ngx_sprintf(name.data, "persona_level_%V_%V", &exp->name,
+                               &factor->name)
+                   - name.data;
+    }
 
     var = ngx_http_add_variable(cf, &name, NGX_HTTP_VAR_NOCACHEABLE);
     if (var == NULL) {
         return NGX_ERROR;
     }
 
-    var->get_handler = ngx_http_persona_variant_variable;
-    var->data = exp->index;
+    if (factor == NULL) {
+        var->get_handler = ngx_http_persona_variant_variable;
+        var->data = exp->index;
+
+    } else {
+        var->get_handler = ngx_http_persona_level_variable;
+        var->data = (uintptr_t) factor;
+    }
 
     return NGX_OK;
 }
@@ -1186,35 +1204,15 @@ static ngx_int_t
 ngx_http_persona_variant_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data)
 {
-    ngx_int_t                       i;
-    ngx_http_persona_variant_t     *var;
     ngx_http_persona_experiment_t  *exp;
     ngx_http_persona_main_conf_t   *pmcf;
 
     pmcf = ngx_http_get_module_main_conf(r, ngx_http_persona_module);
     exp = pmcf->experiments.elts;
-    exp = &exp[data];
 
-    i = ngx_http_persona_variant_read(r, exp);
-
-    if (i == NGX_ERROR) {
-        return NGX_ERROR;
-    }
-
-    if (i < 0) {
-        ngx_http_persona_variable_str(v, (u_char *) "", 0);
-        return NGX_OK;
-    }
-
-    var = exp->variants.elts;
-
-    ngx_http_persona_variable_str(v, var[i].name.data, var[i].name.len);
-
-    return NGX_OK;
+    return ngx_http_persona_variant_value(r, v, &exp[data], NULL);
 }
 
-
-/* $persona_level_EXPERIMENT_FACTOR: the level of the visitor's cell */
 
 static ngx_int_t
 ngx_http_persona_level_variable(ngx_http_request_t *r,
@@ -1222,14 +1220,26 @@ ngx_http_persona_level_variable(ngx_http_request_t *r,
 {
     ngx_http_persona_factor_t *factor = (ngx_http_persona_factor_t *) data;
 
-    ngx_int_t                       i;
-    ngx_http_persona_variant_t     *level;
     ngx_http_persona_experiment_t  *exp;
     ngx_http_persona_main_conf_t   *pmcf;
 
     pmcf = ngx_http_get_module_main_conf(r, ngx_http_persona_module);
     exp = pmcf->experiments.elts;
-    exp = &exp[factor->experiment];
+
+    return ngx_http_persona_variant_value(r, v, &exp[factor->experiment],
+                                          factor);
+}
+
+
+/* the variant shown, or the level of a factor in it; empty when none */
+
+static ngx_int_t
+ngx_http_persona_variant_value(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, ngx_http_persona_experiment_t *exp,
+    ngx_http_persona_factor_t *factor)
+{
+    ngx_int_t                    i;
+    ngx_http_persona_variant_t  *var;
 
     i = ngx_http_persona_variant_read(r, exp);
 
@@ -1242,38 +1252,16 @@ ngx_http_persona_level_variable(ngx_http_request_t *r,
         return NGX_OK;
     }
 
-    level = factor->levels.elts;
-    level = &level[exp->levels[i * exp->factors.nelts + factor->index]];
+    if (factor == NULL) {
+        var = exp->variants.elts;
+        var = &var[i];
 
-    ngx_http_persona_variable_str(v, level->name.data, level->name.len);
-
-    return NGX_OK;
-}
-
-
-static ngx_int_t
-ngx_http_persona_add_level_variable(ngx_conf_t *cf,
-    ngx_http_persona_experiment_t *exp, ngx_http_persona_factor_t *factor)
-{
-    ngx_str_t             name;
-    ngx_http_variable_t  *var;
-
-    name.len = sizeof("persona_level__") - 1 + exp->name.len
-               + factor->name.len;
-    name.data = ngx_pnalloc(cf->pool, name.len);
-    if (name.data == NULL) {
-        return NGX_ERROR;
+    } else {
+        var = factor->levels.elts;
+        var = &var[exp->levels[i * exp->factors.nelts + factor->index]];
     }
 
-    ngx_sprintf(name.data, "persona_level_%V_%V", &exp->name, &factor->name);
-
-    var = ngx_http_add_variable(cf, &name, NGX_HTTP_VAR_NOCACHEABLE);
-    if (var == NULL) {
-        return NGX_ERROR;
-    }
-
-    var->get_handler = ngx_http_persona_level_variable;
-    var->data = (uintptr_t) factor;
+    ngx_http_persona_variable_str(v, var->name.data, var->name.len);
 
     return NGX_OK;
 }

@@ -10,6 +10,8 @@ use warnings;
 use JSON::PP;
 use Test::More;
 use Persona::Test;
+use Persona::Events qw(take);
+use Persona::GrowthBook qw(v2 choose);
 
 my $t = Persona::Test->new;
 
@@ -75,11 +77,8 @@ CONF
 $t->start;
 
 sub lines {
-    my ($file) = @_;
-    open my $fh, '<:raw', "$t->{dir}/$file" or return ();
-    my @e = map { decode_json($_) } grep { /\S/ } <$fh>;
-    truncate "$t->{dir}/$file", 0;
-    return @e;
+    my ($file, $n) = @_;
+    return take("$t->{dir}/$file", $n // 1);
 }
 
 # exposure fields
@@ -89,7 +88,13 @@ my %variants;
 for my $k (1 .. 40) {
     $t->request(GET => '/', headers => { 'X-User-Id' => "e$k" });
 
-    for my $e (lines('exposure.log')) {
+    my $in = choose(v2('hero', "e$k"), 0.8, 0.125, 0.875) >= 0;
+    my @e = lines('exposure.log', 1 + $in);
+
+    is(scalar(grep { $_->{experiment} eq 'hero' } @e), $in ? 1 : 0,
+        "e$k: in hero as GrowthBook says, with traffic 80%");
+
+    for my $e (@e) {
         is($e->{v}, 2, "e$k: v is 2");
         is($e->{holdout}, JSON::PP::false, "e$k: holdout false");
         ok(!exists $e->{factors}, "e$k: no factors in a plain experiment");
@@ -117,11 +122,10 @@ ok($variants{'hero.control'} && $variants{'hero.winter'}
 # "v" comes first in the line
 
 $t->request(GET => '/', headers => { 'X-User-Id' => 'first' });
-open my $fh, '<:raw', "$t->{dir}/exposure.log";
-my $line = <$fh>;
-close $fh;
+take("$t->{dir}/exposure.log", 1, keep => 1);
+my $line = $t->read_file('exposure.log');
 like($line, qr/^\{"v":2,"ts":/, 'the line starts with "v":2');
-lines('exposure.log');
+truncate "$t->{dir}/exposure.log", 0;
 
 # the channel of entry: set by a visit that came by a channel, kept by
 # navigation, replaced by a new channel

@@ -187,6 +187,32 @@ sub expected {
     return \%x;
 }
 
+# a request's events are counted, and logged, a moment after its response
+# has been read: wait for the log lines, then for the metrics to follow
+
+sub settle {
+    my ($exposures, $conversions) = @_;
+
+    Persona::Test::wait_for('the log lines', 10, sub {
+        lines('exposure.log') == $exposures
+            && lines('conversion.log') == $conversions;
+    });
+
+    my $x = expected();
+    my $m;
+
+    eval {
+        Persona::Test::wait_for('the counters', 10, sub {
+            (undef, $m) = scrape();
+            sum_of($m, qr/^persona_exposures_total/) == $exposures
+                && sum_of($m, qr/^persona_conversions_total/)
+                   == $conversions;
+        });
+    };
+
+    return ($m, $x);
+}
+
 sub check_counts {
     my ($m, $x, $when) = @_;
 
@@ -212,8 +238,9 @@ sub check_counts {
         . 'holdout="false"}'}, 1, "$when: a goal of its own");
 }
 
-($res, $m) = scrape();
-my $x = expected();
+# 40 pages show hero, 13 of them the gold rule; 11 conversions
+
+($m, my $x) = settle(40 + 13, 11);
 
 is(scalar(keys %pids), 2, 'both workers served: ' . join ' ', keys %pids);
 check_counts($m, $x, 'before reload');
@@ -261,8 +288,7 @@ for (1 .. 6) {
     $t->request(GET => '/', headers => { 'X-User-Id' => "after$_" });
 }
 
-($res, $m) = scrape();
-$x = expected();
+($m, $x) = settle(40 + 13 + 6, 11);
 check_counts($m, $x, 'after reload and traffic');
 is(sum_of($m, qr/^persona_exposures_total\{experiment="hero"/),
     sum_of($before, qr/^persona_exposures_total\{experiment="hero"/) + 6,
