@@ -475,7 +475,10 @@ ngx_http_persona_content_cmd(ngx_conf_t *cf, ngx_command_t *dummy,
 
     if (value[0].len == 7 && ngx_strncmp(value[0].data, "holdout", 7) == 0) {
         if (set->holdout != NGX_CONF_UNSET_UINT) {
-            return "is duplicate";
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "duplicate \"holdout\" in content \"%V\"",
+                               &set->name);
+            return NGX_CONF_ERROR;
         }
 
         return ngx_http_persona_holdout_args(cf, value, n, &set->holdout,
@@ -580,7 +583,11 @@ ngx_http_persona_content_cmd(ngx_conf_t *cf, ngx_command_t *dummy,
     }
 
     if (rule->content == NULL) {
-        return "has no \"fragment=PATH\" or \"text=TEXT\"";
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "rule \"%V\" of content \"%V\" has no "
+                           "\"fragment=PATH\" or \"text=TEXT\"",
+                           &rule->name, &set->name);
+        return NGX_CONF_ERROR;
     }
 
     return NGX_CONF_OK;
@@ -611,8 +618,8 @@ ngx_http_persona_holdout_args(ngx_conf_t *cf, ngx_str_t *value, ngx_uint_t n,
     int  bp;
 
     if (n < 2 || n > 3) {
-        return "invalid number of arguments, must be \"holdout SHARE% "
-               "[seed=SEED]\"";
+        return "invalid number of arguments in \"holdout\", must be "
+               "\"holdout SHARE% [seed=SEED]\"";
     }
 
     bp = persona_hash_parse_percent(value[1].data, value[1].len);

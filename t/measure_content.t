@@ -325,4 +325,43 @@ for my $cv (@conv) {
 
 $g->stop;
 
+# nginx -t refuses what cannot be measured
+
+my @cases = (
+    [ 'a holdout that is no percentage', <<'C', qr/invalid holdout "5", must be a percentage/ ],
+persona_holdout 5;
+C
+    [ 'two global holdouts', <<'C', qr/"persona_holdout" directive is duplicate/ ],
+persona_holdout 5%;
+persona_holdout 10%;
+C
+    [ 'a bad seed parameter', <<'C', qr/invalid parameter "salt=x", must be "seed=SEED"/ ],
+persona_holdout 5% salt=x;
+C
+    [ 'two holdouts in a set', <<'C', qr/duplicate "holdout" in content "c"/ ],
+persona_content c { holdout 5%; holdout 6%; when '$arg_a' 'text=a'; }
+C
+    [ 'a rule named default', <<'C', qr/invalid rule name "default"/ ],
+persona_content c { when '$arg_a' name=default 'text=a'; }
+C
+    [ 'two rules of one name', <<'C', qr/duplicate rule name "a" in content "c"/ ],
+persona_content c { when '$arg_a' name=a 'text=a'; when '$arg_b' name=a 'text=b'; }
+C
+    [ 'a name clashing with a position', <<'C', qr/duplicate rule name "2" in content "c"/ ],
+persona_content c { when '$arg_a' name=2 'text=a'; when '$arg_b' 'text=b'; }
+C
+    [ 'a rule without content', <<'C', qr/rule "a" of content "c" has no "fragment=PATH" or "text=TEXT"/ ],
+persona_content c { when '$arg_a' name=a; }
+C
+);
+
+for my $c (@cases) {
+    my ($name, $conf, $re) = @$c;
+    my $n = Persona::Test->new;
+    $n->conf($conf);
+    my ($rc, $out) = $n->nginx_t;
+    isnt($rc, 0, "$name: refused");
+    like($out, $re, "$name: message") or diag($out);
+}
+
 done_testing;

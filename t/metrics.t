@@ -411,4 +411,29 @@ is(value_of('persona_filter_bailouts_total{reason="compressed"}'), 1,
 
 $t->stop;
 
+# nginx -t refuses a metrics location without its zone, a zone too small
+
+for my $c (
+    [ 'persona_metrics without a zone',
+      "server { location /m { persona_metrics; } }\n",
+      qr/"persona_metrics" needs a "persona_metrics_zone"/ ],
+    [ 'a zone too small', "persona_metrics_zone m 4k;\n",
+      qr/invalid zone size "4k", must be at least 32k/ ],
+    [ 'two zones', "persona_metrics_zone m 1m;\npersona_metrics_zone n 1m;\n",
+      qr/"persona_metrics_zone" directive is duplicate/ ])
+{
+    my ($name, $conf, $re) = @$c;
+    my $n = Persona::Test->new;
+    $n->conf($conf);
+    my ($rc, $out) = $n->nginx_t;
+    isnt($rc, 0, "$name: refused");
+    like($out, $re, "$name: message") or diag($out);
+}
+
+my $later = Persona::Test->new;
+$later->conf("server { location /m { persona_metrics; } }\n"
+    . "persona_metrics_zone m 1m;\n");
+my ($rc, $out) = $later->nginx_t;
+is($rc, 0, 'the zone may come after the location') or diag($out);
+
 done_testing;
