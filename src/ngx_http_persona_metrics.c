@@ -895,8 +895,10 @@ ngx_http_persona_metrics_write(ngx_http_request_t *r,
         {
             s = ngx_queue_data(q, ngx_http_persona_series_t, queue);
 
+            /* a file never loaded has no age */
+
             if (s->family != NGX_HTTP_PERSONA_M_DATABASE
-                || s->stats.generation == 0)
+                || (k == 0 && s->stats.generation == 0))
             {
                 continue;
             }

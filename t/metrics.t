@@ -7,6 +7,7 @@
 use strict;
 use warnings;
 
+use FindBin;
 use JSON::PP;
 use POSIX qw(WNOHANG);
 use Test::More;
@@ -26,6 +27,14 @@ my $db = "$t->{dir}/city.mmdb";
 Persona::MMDB::write_city_db($db);
 chmod 0644, $db;
 
+# a segments database, which each worker opens for itself
+
+my $build = "$FindBin::Bin/../scripts/persona-segments-build";
+$t->write_file('crm.csv', "id,segments\nknown4,vip\n");
+my $out = `$build -q $t->{dir}/crm.csv $t->{dir}/crm.mdb 2>&1`;
+is($?, 0, 'segments database built') or diag($out);
+chmod 0644, "$t->{dir}/crm.mdb";
+
 my $page = "<!--persona:hero-->d<!--/persona:hero-->"
     . "<!--persona:greet-->hi<!--/persona:greet-->\n";
 $t->write_file('html/index.html', $page);
@@ -40,6 +49,7 @@ $t->backend(sub {
 $t->conf(<<'CONF');
     persona_metrics_zone persona 1m;
     persona_geoip2 %%DIR%%/city.mmdb reload=100ms;
+    persona_segments_db %%DIR%%/crm.mdb;
 
     persona_id $http_x_user_id;
 
@@ -276,6 +286,10 @@ is($m->{"persona_database_reload_failures_total$dbl"}, 0, 'no failure');
 ok(defined $m->{"persona_database_age_seconds$dbl"}
     && $m->{"persona_database_age_seconds$dbl"} >= 0, 'database age');
 
+my $crm = "{database=\"segments\",path=\"$t->{dir}/crm.mdb\"}";
+is($m->{"persona_database_generation$crm"}, 1,
+    'segments database: opened by both workers, one version');
+
 # a reload keeps the counters; a new variant gets its series
 
 my $before = $m;
@@ -433,7 +447,8 @@ for my $c (
 my $later = Persona::Test->new;
 $later->conf("server { location /m { persona_metrics; } }\n"
     . "persona_metrics_zone m 1m;\n");
-my ($rc, $out) = $later->nginx_t;
+my $rc;
+($rc, $out) = $later->nginx_t;
 is($rc, 0, 'the zone may come after the location') or diag($out);
 
 done_testing;
