@@ -9,7 +9,7 @@
  * arrives by another channel than the one kept (an email link, a search,
  * an ad) starts a new visit and replaces it; navigation within the site
  * and typed addresses ("direct") keep it.  By default the cookie lasts
- * as long as the browser session; max_age= keeps it longer.
+ * until the browser is closed; max_age= keeps it longer.
  *
  * The cookie is only ever set for a visitor the module already knows in
  * this response, with consent: it never creates a visitor by itself.
@@ -26,7 +26,7 @@
 struct ngx_http_persona_entry_s {
     ngx_str_t                   name;
     ngx_int_t                   index;      /* $cookie_NAME */
-    time_t                      max_age;    /* 0: the browser session */
+    time_t                      max_age;    /* 0: until the browser closes */
     ngx_str_t                   attrs;
     ngx_uint_t                  secure;
     ngx_http_persona_cookie_t  *from;       /* visitor cookie of attrs */

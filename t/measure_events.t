@@ -134,7 +134,7 @@ my $res = $t->request(GET => '/?utm_medium=email&utm_source=news',
     headers => { 'X-User-Id' => 'c1' });
 my ($set) = grep { /^persona_entry=/ } $res->header_values('Set-Cookie');
 is($set, 'persona_entry=email; Path=/; HttpOnly; SameSite=Lax',
-    'an email visit: the entry cookie, for the browser session');
+    'an email visit: the entry cookie, until the browser closes');
 
 $res = $t->request(GET => '/', headers => { 'X-User-Id' => 'c1',
     Cookie => 'persona_entry=email', Referer => 'http://localhost/' });
