@@ -283,7 +283,10 @@ ngx_http_persona_cookie_id(ngx_http_request_t *r,
 }
 
 
-/* "a=1; persona=ID; b=2": as browsers write it, and as nginx reads it */
+/*
+ * "a=1; persona=ID; b=2": as browsers write it, and as nginx reads it
+ * (a comma belongs to the value, which is then not an id)
+ */
 
 static ngx_uint_t
 ngx_http_persona_cookie_in(ngx_str_t *header, ngx_str_t *name,
@@ -298,11 +301,11 @@ ngx_http_persona_cookie_in(ngx_str_t *header, ngx_str_t *name,
     last = p + header->len;
 
     while (p < last) {
-        while (p < last && (*p == ' ' || *p == ';' || *p == ',')) {
+        while (p < last && (*p == ' ' || *p == ';')) {
             p++;
         }
 
-        for (end = p; end < last && *end != ';' && *end != ','; end++) {
+        for (end = p; end < last && *end != ';'; end++) {
             /* void */
         }
 
