@@ -9,7 +9,7 @@ use warnings;
 
 use JSON::PP;
 use Test::More;
-use Persona::Test;
+use Persona::Test qw(wait_for);
 
 my $t = Persona::Test->new;
 
@@ -106,7 +106,10 @@ for my $c (@cases) {
 
     is($res->{status}, 204, "item 1: $name: 204");
 
-    my @e = grep { $_->{id} eq "v$n" } events();
+    # the log line is written a moment after the response
+    my @e;
+    eval { wait_for("the event of v$n", 5,
+        sub { @e = grep { $_->{id} eq "v$n" } events() }) };
     is(scalar @e, 1, "item 1: $name: one event");
     is($e[0] && $e[0]{goal}, 'purchase', "item 1: $name: its goal");
     is($e[0] && $e[0]{value}, 12.5, "item 1: $name: its value");
