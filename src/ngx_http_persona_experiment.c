@@ -1140,10 +1140,13 @@ ngx_http_persona_add_variant_variable(ngx_conf_t *cf,
 
 
 /*
- * A read of the variant while the response is prepared (proxy_set_header,
- * rewrite, add_header) is an exposure; a read by the conditions of a rule
- * set is one once the set is shown.  Returns the variant shown: none in
- * the global holdout, whose visitors see the default everywhere.
+ * A read of the variant while the response is built is an exposure:
+ * before its header (proxy_set_header, rewrite, add_header) or in its
+ * body (SSI "if" and "echo", in the page or in an include).  A read by
+ * the access log is not: the main request is then done (or, closed
+ * early, no longer counted).  A read by the conditions of a rule set is
+ * one once the set is shown.  Returns the variant shown: none in the
+ * global holdout, whose visitors see the default everywhere.
  */
 
 static ngx_int_t
@@ -1164,7 +1167,10 @@ ngx_http_persona_variant_read(ngx_http_request_t *r,
         return i;
     }
 
-    if (!r->main->header_sent && r->main->method != NGX_HTTP_HEAD) {
+    if (r->main->method != NGX_HTTP_HEAD
+        && (!r->main->header_sent
+            || (!r->main->done && r->main->count && !r->main->logged)))
+    {
         ctx->exposed[exp->index] |= NGX_HTTP_PERSONA_EXPOSED_VAR;
     }
 
