@@ -102,7 +102,7 @@ ngx_http_persona_ffi_variant(ngx_http_request_t *r, const unsigned char *name,
     }
 
     i = ngx_http_persona_variant_get(r, ctx, exp,
-                                     expose == NGX_HTTP_PERSONA_FFI_READ,
+                                     expose != NGX_HTTP_PERSONA_FFI_LOOK,
                                      &variant);
 
     if (i == NGX_ERROR) {
