@@ -439,17 +439,14 @@ ngx_http_persona_cond_segments(ngx_http_persona_cond_t *cond,
 }
 
 
-/* the number of a segment name; add: a name not seen yet gets one */
+/* the number of the segment of that name, or NGX_DECLINED */
 
 ngx_int_t
-ngx_http_persona_segment_index(ngx_conf_t *cf, ngx_str_t *name,
-    ngx_uint_t add)
+ngx_http_persona_segment_find(ngx_http_persona_main_conf_t *pmcf,
+    ngx_str_t *name)
 {
-    ngx_uint_t                     i;
-    ngx_http_persona_segment_t    *seg;
-    ngx_http_persona_main_conf_t  *pmcf;
-
-    pmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_persona_module);
+    ngx_uint_t                   i;
+    ngx_http_persona_segment_t  *seg;
 
     seg = pmcf->segments.elts;
 
@@ -461,8 +458,26 @@ ngx_http_persona_segment_index(ngx_conf_t *cf, ngx_str_t *name,
         }
     }
 
-    if (!add) {
-        return NGX_DECLINED;
+    return NGX_DECLINED;
+}
+
+
+/* the number of a segment name; add: a name not seen yet gets one */
+
+ngx_int_t
+ngx_http_persona_segment_index(ngx_conf_t *cf, ngx_str_t *name,
+    ngx_uint_t add)
+{
+    ngx_int_t                      i;
+    ngx_http_persona_segment_t    *seg;
+    ngx_http_persona_main_conf_t  *pmcf;
+
+    pmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_persona_module);
+
+    i = ngx_http_persona_segment_find(pmcf, name);
+
+    if (i != NGX_DECLINED || !add) {
+        return i;
     }
 
     seg = ngx_array_push(&pmcf->segments);

@@ -19,6 +19,9 @@
 
 static ngx_http_persona_ctx_t *ngx_http_persona_lua_ctx(
     ngx_http_request_t *r);
+static int ngx_http_persona_lua_segment(ngx_http_request_t *r,
+    const unsigned char *name, size_t len, ngx_str_t *s,
+    ngx_http_persona_ctx_t **ctx);
 
 
 static ngx_str_t  ngx_http_persona_lua_hour = ngx_string("persona_hour");
@@ -152,31 +155,45 @@ ngx_http_persona_ffi_segments(ngx_http_request_t *r,
 }
 
 
+/* a segment name from Lua, checked, and the request's context */
+
+static int
+ngx_http_persona_lua_segment(ngx_http_request_t *r,
+    const unsigned char *name, size_t len, ngx_str_t *s,
+    ngx_http_persona_ctx_t **ctx)
+{
+    s->len = len;
+    s->data = (u_char *) name;
+
+    if (!ngx_http_persona_valid_name(s, "-")) {
+        return NGX_HTTP_PERSONA_FFI_INVALID;
+    }
+
+    *ctx = ngx_http_persona_lua_ctx(r);
+
+    return (*ctx == NULL) ? NGX_HTTP_PERSONA_FFI_ERROR
+                          : NGX_HTTP_PERSONA_FFI_OK;
+}
+
+
 /* 1 or 0, or a negative code */
 
 int
 ngx_http_persona_ffi_in_segment(ngx_http_request_t *r,
     const unsigned char *name, size_t len)
 {
-    ngx_int_t                rc;
+    int                      rc;
     ngx_str_t                s;
     ngx_http_persona_ctx_t  *ctx;
 
-    s.len = len;
-    s.data = (u_char *) name;
-
-    if (!ngx_http_persona_valid_name(&s, "-")) {
-        return NGX_HTTP_PERSONA_FFI_INVALID;
-    }
-
-    ctx = ngx_http_persona_lua_ctx(r);
-    if (ctx == NULL) {
-        return NGX_HTTP_PERSONA_FFI_ERROR;
+    rc = ngx_http_persona_lua_segment(r, name, len, &s, &ctx);
+    if (rc != NGX_HTTP_PERSONA_FFI_OK) {
+        return rc;
     }
 
     rc = ngx_http_persona_segment_has(r, ctx, &s);
 
-    return (rc == NGX_ERROR) ? NGX_HTTP_PERSONA_FFI_ERROR : (int) rc;
+    return (rc == NGX_ERROR) ? NGX_HTTP_PERSONA_FFI_ERROR : rc;
 }
 
 
@@ -190,20 +207,14 @@ int
 ngx_http_persona_ffi_add_segment(ngx_http_request_t *r,
     const unsigned char *name, size_t len)
 {
+    int                      rc;
     u_char                  *p;
     ngx_str_t                s;
     ngx_http_persona_ctx_t  *ctx;
 
-    s.len = len;
-    s.data = (u_char *) name;
-
-    if (!ngx_http_persona_valid_name(&s, "-")) {
-        return NGX_HTTP_PERSONA_FFI_INVALID;
-    }
-
-    ctx = ngx_http_persona_lua_ctx(r);
-    if (ctx == NULL) {
-        return NGX_HTTP_PERSONA_FFI_ERROR;
+    rc = ngx_http_persona_lua_segment(r, name, len, &s, &ctx);
+    if (rc != NGX_HTTP_PERSONA_FFI_OK) {
+        return rc;
     }
 
     /* the name is Lua's string, which Lua may free */

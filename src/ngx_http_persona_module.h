@@ -232,6 +232,8 @@ ngx_int_t ngx_http_persona_cond_eval(ngx_http_request_t *r,
     ngx_http_persona_segment_pt segment);
 void ngx_http_persona_cond_segments(ngx_http_persona_cond_t *cond,
     ngx_array_t *ids);
+ngx_int_t ngx_http_persona_segment_find(ngx_http_persona_main_conf_t *pmcf,
+    ngx_str_t *name);
 ngx_int_t ngx_http_persona_segment_index(ngx_conf_t *cf, ngx_str_t *name,
     ngx_uint_t add);
 ngx_int_t ngx_http_persona_variable_index(ngx_conf_t *cf, ngx_str_t *name,

@@ -32,8 +32,6 @@ static ngx_int_t ngx_http_persona_crm_list(ngx_http_request_t *r,
     ngx_http_persona_ctx_t *ctx, ngx_str_t *list);
 static ngx_int_t ngx_http_persona_segments_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
-static ngx_int_t ngx_http_persona_segment_find(ngx_http_request_t *r,
-    ngx_str_t *name);
 
 
 ngx_http_variable_t  ngx_http_persona_segment_vars[] = {
@@ -320,30 +318,6 @@ ngx_http_persona_test(ngx_http_request_t *r, ngx_http_persona_ctx_t *ctx,
 }
 
 
-/* the number of the segment of that name, or NGX_DECLINED */
-
-static ngx_int_t
-ngx_http_persona_segment_find(ngx_http_request_t *r, ngx_str_t *name)
-{
-    ngx_uint_t                     i;
-    ngx_http_persona_segment_t    *seg;
-    ngx_http_persona_main_conf_t  *pmcf;
-
-    pmcf = ngx_http_get_module_main_conf(r, ngx_http_persona_module);
-    seg = pmcf->segments.elts;
-
-    for (i = 0; i < pmcf->segments.nelts; i++) {
-        if (seg[i].name.len == name->len
-            && ngx_strncmp(seg[i].name.data, name->data, name->len) == 0)
-        {
-            return i;
-        }
-    }
-
-    return NGX_DECLINED;
-}
-
-
 /*
  * 1 if the visitor is in the segment of that name, 0 if not, or
  * NGX_ERROR; a name the configuration does not know can still be on the
@@ -354,10 +328,13 @@ ngx_int_t
 ngx_http_persona_segment_has(ngx_http_request_t *r,
     ngx_http_persona_ctx_t *ctx, ngx_str_t *name)
 {
-    ngx_int_t  i;
-    ngx_str_t  list;
+    ngx_int_t                      i;
+    ngx_str_t                      list;
+    ngx_http_persona_main_conf_t  *pmcf;
 
-    i = ngx_http_persona_segment_find(r, name);
+    pmcf = ngx_http_get_module_main_conf(r, ngx_http_persona_module);
+
+    i = ngx_http_persona_segment_find(pmcf, name);
 
     if (i != NGX_DECLINED) {
         return ngx_http_persona_segment_eval(r, ctx, i);
@@ -382,9 +359,10 @@ ngx_int_t
 ngx_http_persona_segment_add(ngx_http_request_t *r,
     ngx_http_persona_ctx_t *ctx, ngx_str_t *name)
 {
-    u_char     *p;
-    ngx_int_t   i;
-    ngx_str_t   list;
+    u_char                        *p;
+    ngx_int_t                      i;
+    ngx_str_t                      list;
+    ngx_http_persona_main_conf_t  *pmcf;
 
     /* the CRM list first: looked up later, it would replace the name */
 
@@ -392,7 +370,9 @@ ngx_http_persona_segment_add(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    i = ngx_http_persona_segment_find(r, name);
+    pmcf = ngx_http_get_module_main_conf(r, ngx_http_persona_module);
+
+    i = ngx_http_persona_segment_find(pmcf, name);
 
     if (i != NGX_DECLINED) {
         ctx->segments[i] = NGX_HTTP_PERSONA_SEG_IN;

@@ -28,6 +28,7 @@ local tonumber = tonumber
 local type = type
 local str_find = string.find
 local str_sub = string.sub
+local str_format = string.format
 
 
 ffi.cdef[[
@@ -99,6 +100,21 @@ local function check_name(name, what)
 end
 
 
+-- what a call returns but its value: nil when there is none, nil and a
+-- message (fmt of the arguments) for an unknown or invalid argument
+local function failure(rc, fmt, ...)
+    if rc == FFI_DECLINED then
+        return nil
+    end
+
+    if rc == FFI_UNKNOWN or rc == FFI_INVALID then
+        return nil, str_format(fmt, ...)
+    end
+
+    return nil, "persona: error"
+end
+
+
 -- the visitor id, or nil without one (no consent, persona_cookie off)
 function _M.id()
     local rc = C.ngx_http_persona_ffi_id(request(), data_ptr, len_ptr)
@@ -107,11 +123,7 @@ function _M.id()
         return ffi_str(data_ptr[0], len_ptr[0])
     end
 
-    if rc == FFI_DECLINED then
-        return nil
-    end
-
-    return nil, "persona: error"
+    return failure(rc)
 end
 
 
@@ -123,15 +135,7 @@ local function variant(name, expose)
         return ffi_str(data_ptr[0], len_ptr[0])
     end
 
-    if rc == FFI_DECLINED then
-        return nil
-    end
-
-    if rc == FFI_UNKNOWN then
-        return nil, 'unknown experiment "' .. name .. '"'
-    end
-
-    return nil, "persona: error"
+    return failure(rc, 'unknown experiment "%s"', name)
 end
 
 
@@ -193,11 +197,7 @@ function _M.in_segment(name)
         return false
     end
 
-    if rc == FFI_INVALID then
-        return nil, 'invalid segment name "' .. name .. '"'
-    end
-
-    return nil, "persona: error"
+    return failure(rc, 'invalid segment name "%s"', name)
 end
 
 
@@ -212,11 +212,7 @@ function _M.add_segment(name)
         return true
     end
 
-    if rc == FFI_INVALID then
-        return nil, 'invalid segment name "' .. name .. '"'
-    end
-
-    return nil, "persona: error"
+    return failure(rc, 'invalid segment name "%s"', name)
 end
 
 
@@ -289,12 +285,7 @@ function _M.convert(goal, value)
         return false
     end
 
-    if rc == FFI_INVALID then
-        return nil, 'invalid goal "' .. goal .. '" or value "'
-                    .. (v or "") .. '"'
-    end
-
-    return nil, "persona: error"
+    return failure(rc, 'invalid goal "%s" or value "%s"', goal, v or "")
 end
 
 
