@@ -47,6 +47,15 @@ struct ngx_http_persona_cond_s {
 };
 
 
+/* a variable used by a condition or a template, checked once all are known */
+typedef struct {
+    ngx_int_t                     index;
+    ngx_str_t                    *fragment;   /* NULL: not in a fragment */
+    ngx_str_t                     file;
+    ngx_uint_t                    line;
+} ngx_http_persona_var_ref_t;
+
+
 typedef struct {
     ngx_http_request_t           *request;
     ngx_http_persona_ctx_t       *ctx;
@@ -143,11 +152,133 @@ ngx_http_persona_cond_variable(void *data, const unsigned char *name,
     s.len = len;
     s.data = (u_char *) name;
 
-    /* unknown names are reported by nginx when variables are set up */
-
-    index = ngx_http_get_variable_index(cf, &s);
+    index = ngx_http_persona_variable_index(cf, &s, NULL);
 
     return index == NGX_ERROR ? -1 : (int) index;
+}
+
+
+/*
+ * The index of a variable a condition or a fragment uses.  The variable
+ * may be defined later ("set", "map" further down), so the reference is
+ * remembered with its place and checked once the http block is read:
+ * nginx itself would report an unknown name without telling where.
+ */
+
+ngx_int_t
+ngx_http_persona_variable_index(ngx_conf_t *cf, ngx_str_t *name,
+    ngx_str_t *fragment)
+{
+    ngx_int_t                      index;
+    ngx_http_persona_var_ref_t    *ref;
+    ngx_http_persona_main_conf_t  *pmcf;
+
+    index = ngx_http_get_variable_index(cf, name);
+    if (index == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    pmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_persona_module);
+
+    if (pmcf->var_refs.elts == NULL
+        && ngx_array_init(&pmcf->var_refs, cf->pool, 8,
+                          sizeof(ngx_http_persona_var_ref_t))
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    ref = ngx_array_push(&pmcf->var_refs);
+    if (ref == NULL) {
+        return NGX_ERROR;
+    }
+
+    ref->index = index;
+    ref->fragment = fragment;
+    ref->file = cf->conf_file->file.name;
+    ref->line = cf->conf_file->line;
+
+    return index;
+}
+
+
+/*
+ * Run from postconfiguration, the last moment before nginx resolves
+ * variables: a name is known as nginx will find it, by its full name or
+ * by a prefix such as "http_" or "cookie_".
+ */
+
+char *
+ngx_http_persona_variables_check(ngx_conf_t *cf)
+{
+    ngx_str_t                     *name;
+    ngx_uint_t                     i, n;
+    ngx_hash_key_t                *key;
+    ngx_http_variable_t           *v, *pv;
+    ngx_http_persona_var_ref_t    *ref;
+    ngx_http_core_main_conf_t     *cmcf;
+    ngx_http_persona_main_conf_t  *pmcf;
+
+    pmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_persona_module);
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+    if (cmcf->variables_keys == NULL) {
+        return NGX_CONF_OK;
+    }
+
+    ref = pmcf->var_refs.elts;
+    v = cmcf->variables.elts;
+    key = cmcf->variables_keys->keys.elts;
+    pv = cmcf->prefix_variables.elts;
+
+    for (i = 0; i < pmcf->var_refs.nelts; i++) {
+        name = &v[ref[i].index].name;
+
+        if (v[ref[i].index].get_handler != NULL) {
+            continue;
+        }
+
+        for (n = 0; n < cmcf->variables_keys->keys.nelts; n++) {
+            if (key[n].key.len == name->len
+                && ngx_strncmp(key[n].key.data, name->data, name->len) == 0)
+            {
+                break;
+            }
+        }
+
+        if (n < cmcf->variables_keys->keys.nelts) {
+            continue;
+        }
+
+        for (n = 0; n < cmcf->prefix_variables.nelts; n++) {
+            if (name->len >= pv[n].name.len
+                && ngx_strncmp(name->data, pv[n].name.data, pv[n].name.len)
+                   == 0)
+            {
+                break;
+            }
+        }
+
+        if (n < cmcf->prefix_variables.nelts) {
+            continue;
+        }
+
+        if (ref[i].fragment != NULL) {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "unknown \"%V\" variable in fragment \"%V\" "
+                          "in %V:%ui", name, ref[i].fragment, &ref[i].file,
+                          ref[i].line);
+
+        } else {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "unknown \"%V\" variable in %V:%ui", name,
+                          &ref[i].file, ref[i].line);
+        }
+
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
 }
 
 
@@ -484,17 +615,14 @@ ngx_http_persona_cond_segments(ngx_http_persona_cond_t *cond,
 }
 
 
-/* the number of a segment name; add: a name not seen yet gets one */
+/* the number of the segment of that name, or NGX_DECLINED */
 
 ngx_int_t
-ngx_http_persona_segment_index(ngx_conf_t *cf, ngx_str_t *name,
-    ngx_uint_t add)
+ngx_http_persona_segment_find(ngx_http_persona_main_conf_t *pmcf,
+    ngx_str_t *name)
 {
-    ngx_uint_t                     i;
-    ngx_http_persona_segment_t    *seg;
-    ngx_http_persona_main_conf_t  *pmcf;
-
-    pmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_persona_module);
+    ngx_uint_t                   i;
+    ngx_http_persona_segment_t  *seg;
 
     seg = pmcf->segments.elts;
 
@@ -506,8 +634,26 @@ ngx_http_persona_segment_index(ngx_conf_t *cf, ngx_str_t *name,
         }
     }
 
-    if (!add) {
-        return NGX_DECLINED;
+    return NGX_DECLINED;
+}
+
+
+/* the number of a segment name; add: a name not seen yet gets one */
+
+ngx_int_t
+ngx_http_persona_segment_index(ngx_conf_t *cf, ngx_str_t *name,
+    ngx_uint_t add)
+{
+    ngx_int_t                      i;
+    ngx_http_persona_segment_t    *seg;
+    ngx_http_persona_main_conf_t  *pmcf;
+
+    pmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_persona_module);
+
+    i = ngx_http_persona_segment_find(pmcf, name);
+
+    if (i != NGX_DECLINED || !add) {
+        return i;
     }
 
     seg = ngx_array_push(&pmcf->segments);
