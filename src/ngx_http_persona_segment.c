@@ -25,6 +25,8 @@
 static ngx_int_t ngx_http_persona_segment_deps(ngx_conf_t *cf,
     ngx_http_persona_main_conf_t *pmcf, ngx_http_persona_cond_t *cond,
     ngx_int_t self, u_char *seen, ngx_array_t *deps);
+static ngx_int_t ngx_http_persona_segment_eval(ngx_http_request_t *r,
+    ngx_http_persona_ctx_t *ctx, ngx_uint_t i);
 static ngx_int_t ngx_http_persona_crm_list(ngx_http_request_t *r,
     ngx_http_persona_ctx_t *ctx, ngx_str_t *list);
 static ngx_int_t ngx_http_persona_segments_variable(ngx_http_request_t *r,
@@ -221,7 +223,7 @@ ngx_http_persona_segment_deps(ngx_conf_t *cf,
 
 /* 1 if the visitor is in segment i, 0 if not, or NGX_ERROR */
 
-ngx_int_t
+static ngx_int_t
 ngx_http_persona_segment_eval(ngx_http_request_t *r,
     ngx_http_persona_ctx_t *ctx, ngx_uint_t i)
 {
