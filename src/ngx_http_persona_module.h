@@ -150,6 +150,7 @@ typedef struct {
     unsigned                        holdout_done:1;
     unsigned                        holdout:1;
     unsigned                        entry_done:1;
+    unsigned                        personal:1;
 } ngx_http_persona_ctx_t;
 
 
