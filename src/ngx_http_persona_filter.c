@@ -1065,6 +1065,19 @@ ngx_http_persona_recycle(ngx_http_persona_filter_ctx_t *f)
 
         f->busy = cl->next;
 
+        /*
+         * an empty buffer (sync, flush, last) is "sent" from the start
+         * and may still sit in a later filter's chain (postpone, gzip):
+         * only data buffers, which the write filter empties, come back,
+         * as in nginx's sub filter
+         */
+
+        if (b->tag != (ngx_buf_tag_t) &ngx_http_persona_module
+            || !ngx_buf_in_memory(b))
+        {
+            continue;
+        }
+
         if (b->temporary) {
             cl->next = f->free_mem;
             f->free_mem = cl;
