@@ -33,6 +33,12 @@ typedef struct {
 } ngx_http_persona_tpl_part_t;
 
 
+typedef struct {
+    ngx_http_persona_content_t     *content;
+    ngx_str_t                       text;
+} ngx_http_persona_rendered_t;
+
+
 static ngx_int_t ngx_http_persona_read_fragment(ngx_conf_t *cf,
     ngx_str_t *name, ngx_str_t *text);
 static ngx_int_t ngx_http_persona_compile_template(ngx_conf_t *cf,
@@ -693,7 +699,12 @@ ngx_http_persona_find_content(ngx_http_persona_main_conf_t *pmcf,
 }
 
 
-/* the fragment as it is sent: variables substituted and HTML-escaped */
+/*
+ * The fragment as it is sent: variables substituted and HTML-escaped.
+ * A template is rendered once per request and its text reused by every
+ * slot that shows it, so that a page repeating a slot costs the memory of
+ * one rendering.
+ */
 
 ngx_int_t
 ngx_http_persona_content_render(ngx_http_request_t *r,
@@ -702,13 +713,45 @@ ngx_http_persona_content_render(ngx_http_request_t *r,
     u_char                       *p;
     size_t                        len;
     ngx_uint_t                    i;
+    ngx_http_persona_ctx_t       *ctx;
     ngx_http_variable_value_t    *vv, **vals;
+    ngx_http_persona_rendered_t  *rd;
     ngx_http_persona_tpl_part_t  *part;
 
     if (!content->vars) {
         *out = content->text;
         return NGX_OK;
     }
+
+    ctx = ngx_http_persona_get_ctx(r);
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (ctx->rendered == NULL) {
+        ctx->rendered = ngx_array_create(r->pool, 2,
+                                         sizeof(ngx_http_persona_rendered_t));
+        if (ctx->rendered == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    rd = ctx->rendered->elts;
+
+    for (i = 0; i < ctx->rendered->nelts; i++) {
+        if (rd[i].content == content) {
+            *out = rd[i].text;
+            return NGX_OK;
+        }
+    }
+
+    rd = ngx_array_push(ctx->rendered);
+    if (rd == NULL) {
+        return NGX_ERROR;
+    }
+
+    rd->content = content;
+    ngx_str_null(&rd->text);
 
     part = content->parts->elts;
 
@@ -753,6 +796,8 @@ ngx_http_persona_content_render(ngx_http_request_t *r,
     }
 
     out->len = p - out->data;
+
+    rd->text = *out;
 
     return NGX_OK;
 }

@@ -48,6 +48,8 @@ struct ngx_http_persona_filter_ctx_s {
     ngx_http_persona_slot_t        *slot;
     ngx_http_persona_content_t     *content;    /* replacement */
     ngx_int_t                       exp;        /* exposure shown */
+    ngx_str_t                       text;       /* content rendered */
+    size_t                          added;      /* by slots, in bytes */
     ngx_buf_t                      *hold;       /* default being held */
 
     u_char                         *pending;    /* exposures to commit */
@@ -95,6 +97,7 @@ static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
 static ngx_http_output_body_filter_pt    ngx_http_next_body_filter;
 
 static time_t  ngx_http_persona_encoding_warned;
+static time_t  ngx_http_persona_fill_warned;
 
 
 ngx_int_t
@@ -730,6 +733,38 @@ ngx_http_persona_open_slot(ngx_http_persona_filter_ctx_t *f,
         return NGX_OK;
     }
 
+    if (ngx_http_persona_content_render(f->request, f->content, &f->text)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (f->text.len > f->plcf->fill_max_size - f->added) {
+        /*
+         * what slots add to one response is bounded: the rest keep their
+         * default content and are no exposure
+         */
+
+        ngx_http_persona_count(f->request,
+                               NGX_HTTP_PERSONA_COUNT_FILL_LIMIT);
+
+        if (ngx_time() - ngx_http_persona_fill_warned >= 60) {
+            ngx_http_persona_fill_warned = ngx_time();
+            ngx_log_error(NGX_LOG_WARN, f->request->connection->log, 0,
+                          "persona: slot \"%V\" would exceed "
+                          "persona_fill_max_size %uz of this response, "
+                          "it keeps its default content",
+                          &f->slot->name, f->plcf->fill_max_size);
+        }
+
+        f->content = NULL;
+        f->exp = NGX_HTTP_PERSONA_NONE;
+
+        return NGX_OK;
+    }
+
+    f->added += f->text.len;
+
     /* defaults are usually short: start small, grow up to the limit */
 
     f->hold = ngx_http_persona_get_mem_buf(f, ngx_min(f->plcf->slot_buffer_size,
@@ -763,11 +798,7 @@ ngx_http_persona_close_slot(ngx_http_persona_filter_ctx_t *f)
 
         f->hold = NULL;
 
-        if (ngx_http_persona_content_render(f->request, f->content, &text)
-            != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
+        text = f->text;
 
         if (text.len) {
             b = ngx_http_persona_get_buf(f);

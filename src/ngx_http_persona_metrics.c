@@ -156,7 +156,8 @@ static ngx_http_persona_family_t  ngx_http_persona_families[] = {
 
     { "persona_filter_bailouts_total", "counter",
       "Responses or slots left as they were: compressed responses, slot "
-      "defaults larger than persona_slot_buffer_size." },
+      "defaults larger than persona_slot_buffer_size, slots beyond "
+      "persona_fill_max_size." },
 
     { NULL, NULL, NULL }
 };
@@ -165,6 +166,7 @@ static ngx_http_persona_family_t  ngx_http_persona_families[] = {
 static ngx_str_t  ngx_http_persona_bailouts[] = {
     ngx_string("compressed"),
     ngx_string("slot_too_large"),
+    ngx_string("fill_limit"),
 };
 
 

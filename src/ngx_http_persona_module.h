@@ -108,6 +108,7 @@ typedef struct {
     ngx_uint_t                  cache;
     size_t                      slot_buffer_size;
     ngx_flag_t                  slot_once;
+    size_t                      fill_max_size;
     ngx_http_persona_entry_t   *entry;      /* NULL: entry cookie off */
 } ngx_http_persona_loc_conf_t;
 
@@ -139,6 +140,7 @@ typedef struct {
     ngx_uint_t                      exposures_n;
     ngx_http_persona_filter_ctx_t  *filter;
     ngx_http_persona_geo_result_t  *geo;        /* per database */
+    ngx_array_t                    *rendered;   /* templates rendered */
 
     unsigned                        id_done:1;
     unsigned                        id_new:1;
@@ -157,7 +159,8 @@ typedef struct {
 /* module-wide counters, kept in the metrics zone when there is one */
 #define NGX_HTTP_PERSONA_COUNT_COMPRESSED   0
 #define NGX_HTTP_PERSONA_COUNT_SLOT_LARGE   1
-#define NGX_HTTP_PERSONA_COUNT_N            2
+#define NGX_HTTP_PERSONA_COUNT_FILL_LIMIT   2
+#define NGX_HTTP_PERSONA_COUNT_N            3
 
 
 ngx_http_persona_ctx_t *ngx_http_persona_get_ctx(ngx_http_request_t *r);
