@@ -181,7 +181,7 @@ ngx_http_persona_header_filter(ngx_http_request_t *r)
         r->filter_need_in_memory = 1;
     }
 
-    if (ctx->id_new && !ctx->cookie_sent) {
+    if (ctx->id_new || ctx->cookie_expire) {
         if (ngx_http_persona_set_cookie(r, ctx) != NGX_OK) {
             return NGX_ERROR;
         }
