@@ -51,6 +51,7 @@ struct ngx_http_persona_filter_ctx_s {
     ngx_buf_t                      *hold;       /* default being held */
 
     u_char                         *pending;    /* exposures to commit */
+    u_char                         *filled;     /* slots met, by index */
 
     unsigned                        holding:1;
     unsigned                        done:1;
@@ -60,8 +61,12 @@ struct ngx_http_persona_filter_ctx_s {
 static ngx_int_t ngx_http_persona_header_filter(ngx_http_request_t *r);
 static ngx_int_t ngx_http_persona_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
+static ngx_int_t ngx_http_persona_validators_init(ngx_conf_t *cf);
+static ngx_int_t ngx_http_persona_validators_filter(ngx_http_request_t *r);
 static ngx_int_t ngx_http_persona_filter_applies(ngx_http_request_t *r,
-    ngx_http_persona_loc_conf_t *plcf);
+    ngx_http_persona_loc_conf_t *plcf, ngx_uint_t report);
+static void ngx_http_persona_cc_add(ngx_str_t *out, u_char *p,
+    size_t len);
 static ngx_int_t ngx_http_persona_cache_headers(ngx_http_request_t *r,
     ngx_http_persona_loc_conf_t *plcf);
 static int ngx_http_persona_scan_event(void *data, persona_scan_event_e ev,
@@ -105,6 +110,80 @@ ngx_http_persona_filter_init(ngx_conf_t *cf)
 }
 
 
+/*
+ * The validators filter.  nginx answers If-None-Match, If-Modified-Since,
+ * If-Match and If-Unmodified-Since in its not-modified filter, which runs
+ * before the module's header filter: left alone, the ETag or the date of
+ * the file or of the upstream page would answer 304 to a visitor whose
+ * page differs.  This second filter module of the .so is in no order
+ * list, so nginx appends it last and its header filter runs first; a
+ * response that will be personalized is taken out of conditional
+ * handling, and the header filter then drops its validators.
+ */
+
+static ngx_http_module_t  ngx_http_persona_validators_module_ctx = {
+    NULL,                                  /* preconfiguration */
+    ngx_http_persona_validators_init,      /* postconfiguration */
+
+    NULL,                                  /* create main configuration */
+    NULL,                                  /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    NULL,                                  /* create location configuration */
+    NULL                                   /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_persona_validators_module = {
+    NGX_MODULE_V1,
+    &ngx_http_persona_validators_module_ctx, /* module context */
+    NULL,                                  /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    NULL,                                  /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    NULL,                                  /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+static ngx_http_output_header_filter_pt  ngx_http_persona_next_validators;
+
+
+static ngx_int_t
+ngx_http_persona_validators_init(ngx_conf_t *cf)
+{
+    ngx_http_persona_next_validators = ngx_http_top_header_filter;
+    ngx_http_top_header_filter = ngx_http_persona_validators_filter;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_persona_validators_filter(ngx_http_request_t *r)
+{
+    ngx_http_persona_loc_conf_t  *plcf;
+
+    if (r == r->main) {
+        plcf = ngx_http_get_module_loc_conf(r, ngx_http_persona_module);
+
+        if (plcf->enable && plcf->slots != NULL
+            && ngx_http_persona_filter_applies(r, plcf, 0))
+        {
+            r->disable_not_modified = 1;
+        }
+    }
+
+    return ngx_http_persona_next_validators(r);
+}
+
+
 static ngx_int_t
 ngx_http_persona_header_filter(ngx_http_request_t *r)
 {
@@ -125,24 +204,19 @@ ngx_http_persona_header_filter(ngx_http_request_t *r)
         return ngx_http_next_header_filter(r);
     }
 
-    f = NULL;
-
-    if (plcf->enable && plcf->slots != NULL && ctx == NULL
-        && ngx_http_persona_filter_applies(r, plcf))
+    if (plcf->enable && plcf->slots != NULL
+        && (ctx == NULL || !ctx->personal)
+        && ngx_http_persona_filter_applies(r, plcf, 1))
     {
-        ctx = ngx_http_persona_get_ctx(r);
         if (ctx == NULL) {
-            return NGX_ERROR;
+            ctx = ngx_http_persona_get_ctx(r);
+            if (ctx == NULL) {
+                return NGX_ERROR;
+            }
         }
-    }
 
-    if (ctx == NULL) {
-        return ngx_http_next_header_filter(r);
-    }
+        ctx->personal = 1;
 
-    if (plcf->enable && plcf->slots != NULL && ctx->filter == NULL
-        && ngx_http_persona_filter_applies(r, plcf))
-    {
         /*
          * the slots will need the visitor's id, and the cookie that
          * carries a new one can only go with this header
@@ -152,33 +226,47 @@ ngx_http_persona_header_filter(ngx_http_request_t *r)
             return NGX_ERROR;
         }
 
-        n = ngx_http_persona_exposures_n(r);
-
-        f = ngx_pcalloc(r->pool, sizeof(ngx_http_persona_filter_ctx_t) + n);
-        if (f == NULL) {
-            return NGX_ERROR;
-        }
-
-        persona_scan_init(&f->scan);
-
-        f->request = r;
-        f->ctx = ctx;
-        f->plcf = plcf;
-        f->exp = NGX_HTTP_PERSONA_NONE;
-        f->pending = (u_char *) (f + 1);
-
-        ctx->filter = f;
+        /*
+         * a HEAD gets the headers of the GET it stands for; the
+         * validators went in the validators filter, before nginx could
+         * answer 304 or 412 from them
+         */
 
         ngx_http_clear_content_length(r);
         ngx_http_clear_last_modified(r);
         ngx_http_clear_accept_ranges(r);
-        ngx_http_weak_etag(r);
+        ngx_http_clear_etag(r);
 
         if (ngx_http_persona_cache_headers(r, plcf) != NGX_OK) {
             return NGX_ERROR;
         }
 
-        r->filter_need_in_memory = 1;
+        if (!r->header_only) {
+            n = ngx_http_persona_exposures_n(r);
+
+            f = ngx_pcalloc(r->pool, sizeof(ngx_http_persona_filter_ctx_t)
+                                     + n + plcf->slots->nelts);
+            if (f == NULL) {
+                return NGX_ERROR;
+            }
+
+            persona_scan_init(&f->scan);
+
+            f->request = r;
+            f->ctx = ctx;
+            f->plcf = plcf;
+            f->exp = NGX_HTTP_PERSONA_NONE;
+            f->pending = (u_char *) (f + 1);
+            f->filled = f->pending + n;
+
+            ctx->filter = f;
+
+            r->filter_need_in_memory = 1;
+        }
+    }
+
+    if (ctx == NULL) {
+        return ngx_http_next_header_filter(r);
     }
 
     if (ctx->id_new || ctx->cookie_expire) {
@@ -197,13 +285,11 @@ ngx_http_persona_header_filter(ngx_http_request_t *r)
 
 static ngx_int_t
 ngx_http_persona_filter_applies(ngx_http_request_t *r,
-    ngx_http_persona_loc_conf_t *plcf)
+    ngx_http_persona_loc_conf_t *plcf, ngx_uint_t report)
 {
     ngx_table_elt_t  *ce;
 
     if (r->headers_out.status != NGX_HTTP_OK
-        || r->header_only
-        || r->method == NGX_HTTP_HEAD
         || ngx_http_test_content_type(r, &plcf->types) == NULL)
     {
         return 0;
@@ -216,6 +302,10 @@ ngx_http_persona_filter_applies(ngx_http_request_t *r,
              && ngx_strncasecmp(ce->value.data, (u_char *) "identity", 8)
                 == 0))
     {
+        if (!report) {
+            return 0;
+        }
+
         ngx_http_persona_count(r, NGX_HTTP_PERSONA_COUNT_COMPRESSED);
 
         /* once a minute per worker: a busy site must not flood logs */
@@ -247,7 +337,8 @@ static ngx_int_t
 ngx_http_persona_cache_headers(ngx_http_request_t *r,
     ngx_http_persona_loc_conf_t *plcf)
 {
-    u_char           *p;
+    size_t            len;
+    ngx_str_t         value;
     ngx_uint_t        i;
     ngx_list_part_t  *part;
     ngx_table_elt_t  *h, *cc;
@@ -266,7 +357,15 @@ ngx_http_persona_cache_headers(ngx_http_request_t *r,
                                                                : NGX_ERROR;
     }
 
+    /*
+     * this filter runs after expires and add_header: every Cache-Control
+     * they, the upstream or a cache left is folded into one that says
+     * private and keeps the other directives, without public, s-maxage
+     * and proxy-revalidate, which only speak to shared caches
+     */
+
     cc = NULL;
+    len = sizeof("private") - 1;
     part = &r->headers_out.headers.part;
     h = part->elts;
 
@@ -289,35 +388,130 @@ ngx_http_persona_cache_headers(ngx_http_request_t *r,
             continue;
         }
 
-        if (ngx_strlcasestrn(h[i].value.data,
-                             h[i].value.data + h[i].value.len,
-                             (u_char *) "private", 7 - 1) != NULL
-            || ngx_strlcasestrn(h[i].value.data,
-                                h[i].value.data + h[i].value.len,
-                                (u_char *) "no-store", 8 - 1) != NULL)
-        {
-            return NGX_OK;
-        }
+        /* ", " may stand for a lone "," between two directives */
+
+        len += 2 + 2 * h[i].value.len;
 
         if (cc == NULL) {
             cc = &h[i];
         }
     }
 
-    if (cc != NULL) {
-        p = ngx_pnalloc(r->pool, sizeof("private, ") - 1 + cc->value.len);
-        if (p == NULL) {
-            return NGX_ERROR;
-        }
-
-        cc->value.len = ngx_sprintf(p, "private, %V", &cc->value) - p;
-        cc->value.data = p;
-
-        return NGX_OK;
+    if (cc == NULL) {
+        return ngx_http_persona_push_header(r, &cache_control, &private)
+               ? NGX_OK : NGX_ERROR;
     }
 
-    return ngx_http_persona_push_header(r, &cache_control, &private)
-           ? NGX_OK : NGX_ERROR;
+    value.data = ngx_pnalloc(r->pool, len);
+    if (value.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    value.len = ngx_cpymem(value.data, "private", 7) - value.data;
+
+    part = &r->headers_out.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].hash == 0 || h[i].key.len != sizeof("Cache-Control") - 1
+            || ngx_strncasecmp(h[i].key.data, (u_char *) "Cache-Control",
+                               sizeof("Cache-Control") - 1) != 0)
+        {
+            continue;
+        }
+
+        ngx_http_persona_cc_add(&value, h[i].value.data, h[i].value.len);
+
+        if (&h[i] != cc) {
+            h[i].hash = 0;
+        }
+    }
+
+    cc->value = value;
+
+    return NGX_OK;
+}
+
+
+/*
+ * Appends to "out" the directives of one Cache-Control value but those
+ * that let a shared cache keep the response; commas inside quoted
+ * strings (no-cache="Set-Cookie, X") do not split directives.
+ */
+
+static void
+ngx_http_persona_cc_add(ngx_str_t *out, u_char *p, size_t len)
+{
+    u_char      *end, *start, *last, *name_end;
+    size_t       n;
+    ngx_uint_t   quoted;
+
+    end = p + len;
+
+    while (p < end) {
+
+        while (p < end && (*p == ' ' || *p == '\t' || *p == ',')) {
+            p++;
+        }
+
+        start = p;
+        name_end = NULL;
+        quoted = 0;
+
+        while (p < end && (quoted || *p != ',')) {
+            if (*p == '"') {
+                quoted = !quoted;
+
+            } else if (*p == '\\' && quoted && p + 1 < end) {
+                p++;
+
+            } else if (*p == '=' && name_end == NULL) {
+                name_end = p;
+            }
+
+            p++;
+        }
+
+        last = p;
+
+        while (last > start && (last[-1] == ' ' || last[-1] == '\t')) {
+            last--;
+        }
+
+        if (last == start) {
+            continue;
+        }
+
+        n = (name_end ? name_end : last) - start;
+
+        if ((n == 6 && ngx_strncasecmp(start, (u_char *) "public", 6) == 0)
+            || (n == 7
+                && ngx_strncasecmp(start, (u_char *) "private", 7) == 0)
+            || (n == 8
+                && ngx_strncasecmp(start, (u_char *) "s-maxage", 8) == 0)
+            || (n == 16
+                && ngx_strncasecmp(start, (u_char *) "proxy-revalidate",
+                                   16) == 0))
+        {
+            continue;
+        }
+
+        out->data[out->len++] = ',';
+        out->data[out->len++] = ' ';
+        out->len = ngx_cpymem(out->data + out->len, start, last - start)
+                   - out->data;
+    }
 }
 
 
@@ -509,6 +703,18 @@ ngx_http_persona_open_slot(ngx_http_persona_filter_ctx_t *f,
         /* an unknown slot keeps its default content */
         return NGX_OK;
     }
+
+    if (f->filled[k] && f->plcf->slot_once) {
+        /*
+         * a slot is filled once per response: a second occurrence, say
+         * a template or a reflected page repeating the markers, keeps
+         * its default content and shows the visitor nothing twice
+         */
+        f->slot = NULL;
+        return NGX_OK;
+    }
+
+    f->filled[k] = 1;
 
     i = ngx_http_persona_slot_content(f->request, f->ctx, f->slot,
                                       &f->content);
@@ -858,6 +1064,19 @@ ngx_http_persona_recycle(ngx_http_persona_filter_ctx_t *f)
         }
 
         f->busy = cl->next;
+
+        /*
+         * an empty buffer (sync, flush, last) is "sent" from the start
+         * and may still sit in a later filter's chain (postpone, gzip):
+         * only data buffers, which the write filter empties, come back,
+         * as in nginx's sub filter
+         */
+
+        if (b->tag != (ngx_buf_tag_t) &ngx_http_persona_module
+            || !ngx_buf_in_memory(b))
+        {
+            continue;
+        }
 
         if (b->temporary) {
             cl->next = f->free_mem;

@@ -167,6 +167,13 @@ static ngx_command_t  ngx_http_persona_commands[] = {
       offsetof(ngx_http_persona_loc_conf_t, slot_buffer_size),
       NULL },
 
+    { ngx_string("persona_slot_once"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_persona_loc_conf_t, slot_once),
+      NULL },
+
     { ngx_string("persona_holdout"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE12,
       ngx_http_persona_holdout_cmd,
@@ -374,6 +381,7 @@ ngx_http_persona_create_loc_conf(ngx_conf_t *cf)
     plcf->slots = NGX_CONF_UNSET_PTR;
     plcf->cache = NGX_CONF_UNSET_UINT;
     plcf->slot_buffer_size = NGX_CONF_UNSET_SIZE;
+    plcf->slot_once = NGX_CONF_UNSET;
     plcf->entry = NGX_CONF_UNSET_PTR;
 
     return plcf;
@@ -395,6 +403,7 @@ ngx_http_persona_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                               NGX_HTTP_PERSONA_CACHE_PRIVATE);
     ngx_conf_merge_size_value(conf->slot_buffer_size, prev->slot_buffer_size,
                               16 * 1024);
+    ngx_conf_merge_value(conf->slot_once, prev->slot_once, 1);
 
     if (ngx_http_merge_types(cf, &conf->types_keys, &conf->types,
                              &prev->types_keys, &prev->types,

@@ -107,6 +107,7 @@ typedef struct {
     ngx_array_t                *types_keys;
     ngx_uint_t                  cache;
     size_t                      slot_buffer_size;
+    ngx_flag_t                  slot_once;
     ngx_http_persona_entry_t   *entry;      /* NULL: entry cookie off */
 } ngx_http_persona_loc_conf_t;
 
@@ -149,6 +150,7 @@ typedef struct {
     unsigned                        holdout_done:1;
     unsigned                        holdout:1;
     unsigned                        entry_done:1;
+    unsigned                        personal:1;
 } ngx_http_persona_ctx_t;
 
 

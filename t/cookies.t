@@ -69,7 +69,8 @@ sub cookie_id {
 
 my @errors = ([ 416, Range => 'bytes=100000-' ], [ 412, 'If-Match' => '"x"' ],
     [ 412, 'If-Unmodified-Since' => 'Mon, 01 Jan 2001 00:00:00 GMT' ]);
-my @protocols = ([ 'HTTP/1.1' ], [ 'HTTP/2', http => '2', port => $t->port(2) ]);
+my @protocols = ([ 'HTTP/1.1' ],
+    [ 'HTTP/2', http => '2', port => $t->port(2) ]);
 
 for my $case (map { my $p = $_; map { [ $p, $_ ] } @errors } @protocols) {
     my ($p, $e) = @$case;

@@ -87,9 +87,9 @@ for my $v (qw(winter control)) {
     for my $case (
         [ 'SSI if on the variant' => '/if.html', qr/<p>\U$v\E<\/p>/ ],
         [ 'SSI echo of the variant' => '/echo.html', qr/\[$v\]/ ],
-        [ 'slot and two SSI includes' => '/slot.html',
-          qr/<(?:b|i)>$v</ ],
-        [ 'slot, an include reading the variant, an SSI if' => '/mixed.html', qr/<(?:b|i)>$v<.*<i>$v<\/i>/s ])
+        [ 'slot and two SSI includes' => '/slot.html', qr/<(?:b|i)>$v</ ],
+        [ 'slot, an include reading the variant, an SSI if' => '/mixed.html',
+          qr/<(?:b|i)>$v<.*<i>$v<\/i>/s ])
     {
         my ($name, $uri, $shown) = @$case;
 
