@@ -2,9 +2,12 @@
 #
 #   make build   build/ngx_http_persona_module.so against the system nginx
 #   make test    core unit tests, fuzz corpus replay, nginx integration tests
-#   make demo    run the demo site on 127.0.0.1:8080 (foreground)
+#   make demo    run the demo site on 127.0.0.1:8080 (foreground; PORT=)
+#   make test-browser  the demo in headless chromium (not in make test)
 #   make fuzz    run every libFuzzer target for FUZZ_RUNS executions each
 #   make bench   print benchmark figures (not a test)
+#   make deb     build/libnginx-mod-http-persona_VERSION_ARCH.deb, lintian
+#   make test-deb  install that package on this system, test it, purge it
 #   make test-asan, test-valgrind, soak: long runs (docs/testing.md)
 
 NGX_SRC   ?= /usr/share/nginx/src
@@ -32,8 +35,11 @@ FUZZ_BIN  := $(patsubst t/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
 
 PROVE_JOBS ?= 2
 
+# the project's version, also the version of its Debian package
+VERSION   ?= 0.2.0
+
 .PHONY: FORCE all build deps-build deps-test unit fuzz-replay fuzz integration \
-        test demo bench clean
+        test demo test-browser bench clean deb test-deb
 
 all: build
 
@@ -55,7 +61,10 @@ $(BUILD)/srclist: FORCE
 	@cmp -s $@.new $@ || mv $@.new $@
 	@rm -f $@.new
 
-$(NGX_BUILD)/Makefile: config $(BUILD)/srclist
+# Debian's nginx sources write objs/Makefile but no top-level Makefile,
+# so a stamp written after a successful configure marks the tree ready
+# (a configure that fails half way leaves no stamp and runs again).
+$(NGX_BUILD)/configured: config $(BUILD)/srclist
 	rm -rf $(NGX_BUILD)
 	mkdir -p $(BUILD)
 	cp -r $(NGX_SRC) $(NGX_BUILD)
@@ -63,8 +72,10 @@ $(NGX_BUILD)/Makefile: config $(BUILD)/srclist
 	    ./configure "$${NGX_CONF_FLAGS[@]}" \
 	        --add-dynamic-module=$(CURDIR)' > configure.log 2>&1 \
 	    || { tail -30 $(NGX_BUILD)/configure.log; exit 1; }
+	touch $@
 
-$(MODULE): $(NGX_BUILD)/Makefile $(GLUE_SRC) $(GLUE_HDR) $(CORE_SRC) $(CORE_HDR)
+$(MODULE): $(NGX_BUILD)/configured $(GLUE_SRC) $(GLUE_HDR) $(CORE_SRC) \
+           $(CORE_HDR)
 	$(MAKE) -s -C $(NGX_BUILD) -f objs/Makefile modules
 	cp $(NGX_BUILD)/objs/ngx_http_persona_module.so $@
 
@@ -97,15 +108,70 @@ integration: build deps-test
 
 test: build unit fuzz-replay integration
 
-demo: build
+# The port is checked first: a busy port is one line, before any build.
+PORT ?= 8080
+
+demo:
+	@PORT=$(PORT) scripts/demo --check-port
 	@scripts/deps demo
-	@scripts/demo $(CURDIR)
+	@$(MAKE) --no-print-directory build
+	@PORT=$(PORT) scripts/demo $(CURDIR)
+
+# The demo in headless chromium; slow (a browser start or two), so not
+# part of "make test".
+test-browser: build
+	@scripts/deps browser
+	@scripts/test-browser $(CURDIR)
 
 bench: build
 	@scripts/deps bench
 	@scripts/bench-scan
 	@PERSONA_MODULE=$(CURDIR)/$(MODULE) TEST_NGINX_BINARY=$(NGINX) \
 	    scripts/bench
+
+# The Debian package.  The module is built a second time, in its own
+# nginx tree, with the flags Debian builds nginx and its modules with
+# (dpkg-buildflags: hardening, -z now, build paths mapped to "." so that
+# the package does not depend on where the project is checked out).
+# A stamp marks the configured tree, as for the build above.
+DEB_NGX    := $(BUILD)/deb/nginx
+DEB_MODULE := $(BUILD)/deb/ngx_http_persona_module.so
+DEB        := $(BUILD)/libnginx-mod-http-persona_$(VERSION)_$(shell \
+              dpkg --print-architecture 2>/dev/null).deb
+DEB_FLAGS   = DEB_BUILD_MAINT_OPTIONS=hardening=+bindnow dpkg-buildflags
+
+$(DEB_NGX)/configured: config $(BUILD)/srclist
+	@scripts/deps deb
+	rm -rf $(DEB_NGX)
+	mkdir -p $(BUILD)/deb
+	cp -r $(NGX_SRC) $(DEB_NGX)
+	cc="$$($(DEB_FLAGS) --get CFLAGS) $$($(DEB_FLAGS) --get CPPFLAGS) -fPIC"; \
+	ld="$$($(DEB_FLAGS) --get LDFLAGS) -fPIC"; \
+	cd $(DEB_NGX) && bash -c '. ./conf_flags && \
+	    ./configure "$${NGX_CONF_FLAGS[@]}" \
+	        --with-cc-opt="$$1" --with-ld-opt="$$2" \
+	        --add-dynamic-module=$(CURDIR)' configure "$$cc" "$$ld" \
+	    > configure.log 2>&1 \
+	    || { tail -30 $(DEB_NGX)/configure.log; exit 1; }
+	touch $@
+
+$(DEB_MODULE): $(DEB_NGX)/configured \
+               $(GLUE_SRC) $(GLUE_HDR) $(CORE_SRC) $(CORE_HDR)
+	$(MAKE) -s -C $(DEB_NGX) -f objs/Makefile modules
+	cp $(DEB_NGX)/objs/ngx_http_persona_module.so $@
+
+deb: $(DEB_MODULE)
+	@scripts/deps deb
+	@scripts/build-deb -m $(DEB_MODULE) -v $(VERSION) -s $(NGX_SRC) \
+	    -o $(CURDIR)/$(BUILD)
+	@echo "lintian $(DEB)"
+	@lintian --fail-on error,warning --display-info $(DEB)
+
+# installs the package on this system with apt-get, checks the system
+# nginx with it, removes it: not part of "make test"
+test-deb: deb
+	PERSONA_DEB=$(CURDIR)/$(DEB) TEST_NGINX_BINARY=$(NGINX) \
+	    prove -v -I t/lib t/deb.t
 
 clean:
 	rm -rf $(BUILD)

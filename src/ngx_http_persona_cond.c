@@ -3,11 +3,16 @@
  * Copyright (C) ngx_http_persona_module authors
  *
  * Conditions (persona_consent, persona_segment, experiment targets,
- * persona_content rules) and segments.  The language itself lives in
+ * persona_content rules).  The language itself lives in
  * src/core/persona_rule.c; this file connects it to nginx: variables by
  * index, segments by number, regular expressions through nginx's PCRE
  * interface (without captures, so that $1... of the request stay as the
  * configuration set them).
+ *
+ * What segment(NAME) means is the caller's: segment.c evaluates it in
+ * full, CRM list included, once the visitor is known.  Before that (in
+ * persona_consent, which decides whether there is an id at all) a segment
+ * is its condition alone, evaluated afresh and never cached.
  */
 
 
@@ -28,8 +33,9 @@ struct ngx_http_persona_cond_s {
 
 
 typedef struct {
-    ngx_http_request_t         *request;
-    ngx_http_persona_ctx_t     *ctx;
+    ngx_http_request_t           *request;
+    ngx_http_persona_ctx_t       *ctx;
+    ngx_http_persona_segment_pt   segment;
 } ngx_http_persona_cond_rt_t;
 
 
@@ -45,6 +51,7 @@ static int ngx_http_persona_cond_get_variable(void *data, int id,
 static int ngx_http_persona_cond_get_segment(void *data, int id);
 static int ngx_http_persona_cond_match(void *data, void *re,
     const unsigned char *s, size_t len);
+static void ngx_http_persona_cond_segment_ref(void *data, int id);
 
 
 ngx_http_persona_cond_t *
@@ -111,7 +118,7 @@ ngx_http_persona_cond_variable(void *data, const unsigned char *name,
 /*
  * Segments may be referred to before they are defined (an experiments
  * file included before the segments file); a reference creates the entry
- * and init_main_conf checks that every entry got a condition.
+ * and the segment check verifies that every entry got a definition.
  */
 
 static int
@@ -166,20 +173,19 @@ ngx_http_persona_cond_regex(void *data, const unsigned char *re, size_t len,
 }
 
 
+/* segment: NULL for a segment's condition alone */
+
 ngx_int_t
-ngx_http_persona_cond_eval(ngx_http_request_t *r,
-    ngx_http_persona_cond_t *cond)
+ngx_http_persona_cond_eval(ngx_http_request_t *r, ngx_http_persona_ctx_t *ctx,
+    ngx_http_persona_cond_t *cond, ngx_http_persona_segment_pt segment)
 {
     int                          rc;
     persona_rule_rt_t            rt;
     ngx_http_persona_cond_rt_t   data;
 
     data.request = r;
-    data.ctx = ngx_http_persona_get_ctx(r);
-
-    if (data.ctx == NULL) {
-        return NGX_ERROR;
-    }
+    data.ctx = ctx;
+    data.segment = segment;
 
     rt.variable = ngx_http_persona_cond_get_variable;
     rt.segment = ngx_http_persona_cond_get_segment;
@@ -224,9 +230,26 @@ ngx_http_persona_cond_get_segment(void *data, int id)
 {
     ngx_http_persona_cond_rt_t *rt = data;
 
-    ngx_int_t  rc;
+    ngx_int_t                      rc;
+    ngx_http_persona_segment_t    *seg;
+    ngx_http_persona_main_conf_t  *pmcf;
 
-    rc = ngx_http_persona_segment_eval(rt->request, rt->ctx, id);
+    if (rt->segment != NULL) {
+        rc = rt->segment(rt->request, rt->ctx, id);
+        return rc == NGX_ERROR ? -1 : (int) rc;
+    }
+
+    /* cycles are refused at configuration time: this ends */
+
+    pmcf = ngx_http_get_module_main_conf(rt->request,
+                                         ngx_http_persona_module);
+    seg = pmcf->segments.elts;
+
+    if (seg[id].cond == NULL) {
+        return 0;
+    }
+
+    rc = ngx_http_persona_cond_eval(rt->request, rt->ctx, seg[id].cond, NULL);
 
     return rc == NGX_ERROR ? -1 : (int) rc;
 }
@@ -260,6 +283,32 @@ ngx_http_persona_cond_match(void *data, void *re, const unsigned char *s,
     return -1;
 }
 
+
+/* the segments a condition refers to, as ints in ids */
+
+static void
+ngx_http_persona_cond_segment_ref(void *data, int id)
+{
+    ngx_array_t *ids = data;
+
+    int  *d;
+
+    d = ngx_array_push(ids);
+    if (d != NULL) {
+        *d = id;
+    }
+}
+
+
+void
+ngx_http_persona_cond_segments(ngx_http_persona_cond_t *cond,
+    ngx_array_t *ids)
+{
+    persona_rule_segments(cond->rule, ngx_http_persona_cond_segment_ref, ids);
+}
+
+
+/* the number of a segment name; add: a name not seen yet gets one */
 
 ngx_int_t
 ngx_http_persona_segment_index(ngx_conf_t *cf, ngx_str_t *name,
@@ -305,188 +354,3 @@ ngx_http_persona_segment_index(ngx_conf_t *cf, ngx_str_t *name,
 }
 
 
-char *
-ngx_http_persona_segment(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
-{
-    ngx_http_persona_main_conf_t *pmcf = conf;
-
-    ngx_int_t                   i;
-    ngx_str_t                  *value;
-    ngx_http_persona_segment_t *seg;
-
-    value = cf->args->elts;
-
-    if (!ngx_http_persona_valid_name(&value[1], "-")) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid segment name \"%V\", must be 1 to 64 "
-                           "letters, digits, \"_\" or \"-\"", &value[1]);
-        return NGX_CONF_ERROR;
-    }
-
-    i = ngx_http_persona_segment_index(cf, &value[1], 1);
-    if (i == NGX_ERROR) {
-        return NGX_CONF_ERROR;
-    }
-
-    seg = pmcf->segments.elts;
-
-    if (seg[i].cond != NULL || seg[i].defined) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "duplicate segment \"%V\", first defined in "
-                           "%V:%ui", &value[1], &seg[i].file, seg[i].line);
-        return NGX_CONF_ERROR;
-    }
-
-    seg[i].defined = 1;
-    seg[i].file = cf->conf_file->file.name;
-    seg[i].line = cf->conf_file->line;
-
-    /* the condition may add segments: the array may move */
-
-    seg[i].cond = ngx_http_persona_cond_compile(cf, &value[2]);
-
-    seg = pmcf->segments.elts;
-
-    if (seg[i].cond == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    return NGX_CONF_OK;
-}
-
-
-/* every referenced segment is defined, and none depends on itself */
-
-static void
-ngx_http_persona_segment_dep(void *data, int id)
-{
-    ngx_array_t *deps = data;
-
-    int  *d;
-
-    d = ngx_array_push(deps);
-    if (d != NULL) {
-        *d = id;
-    }
-}
-
-
-char *
-ngx_http_persona_segments_check(ngx_conf_t *cf,
-    ngx_http_persona_main_conf_t *pmcf)
-{
-    int                         *d, *stack;
-    u_char                      *state;
-    ngx_uint_t                   i, j, k, n, top;
-    ngx_array_t                  deps;
-    ngx_http_persona_segment_t  *seg;
-
-    seg = pmcf->segments.elts;
-    n = pmcf->segments.nelts;
-
-    for (i = 0; i < n; i++) {
-        if (!seg[i].defined && !pmcf->crm) {
-            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                          "unknown segment \"%V\" in %V:%ui",
-                          &seg[i].name, &seg[i].file, seg[i].line);
-            return NGX_CONF_ERROR;
-        }
-    }
-
-    if (n == 0) {
-        return NGX_CONF_OK;
-    }
-
-    /* a walk from each segment over its dependencies must not return */
-
-    state = ngx_palloc(cf->temp_pool, n);
-    stack = ngx_palloc(cf->temp_pool, n * sizeof(int));
-
-    if (state == NULL || stack == NULL
-        || ngx_array_init(&deps, cf->temp_pool, 8, sizeof(int)) != NGX_OK)
-    {
-        return NGX_CONF_ERROR;
-    }
-
-    for (i = 0; i < n; i++) {
-        ngx_memzero(state, n);
-
-        top = 0;
-        stack[top++] = i;
-
-        while (top) {
-            k = stack[--top];
-
-            if (seg[k].cond == NULL) {
-                continue;
-            }
-
-            deps.nelts = 0;
-            persona_rule_segments(seg[k].cond->rule,
-                                  ngx_http_persona_segment_dep, &deps);
-
-            d = deps.elts;
-
-            for (j = 0; j < deps.nelts; j++) {
-                if ((ngx_uint_t) d[j] == i) {
-                    ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                                  "segment \"%V\" depends on itself "
-                                  "in %V:%ui", &seg[i].name, &seg[i].file,
-                                  seg[i].line);
-                    return NGX_CONF_ERROR;
-                }
-
-                if (!state[d[j]]) {
-                    state[d[j]] = 1;
-                    stack[top++] = d[j];
-                }
-            }
-        }
-    }
-
-    return NGX_CONF_OK;
-}
-
-
-ngx_int_t
-ngx_http_persona_segment_eval(ngx_http_request_t *r,
-    ngx_http_persona_ctx_t *ctx, ngx_uint_t i)
-{
-    ngx_int_t                      rc;
-    ngx_http_persona_segment_t    *seg;
-    ngx_http_persona_main_conf_t  *pmcf;
-
-    switch (ctx->segments[i]) {
-
-    case NGX_HTTP_PERSONA_SEG_IN:
-        return 1;
-
-    case NGX_HTTP_PERSONA_SEG_OUT:
-        return 0;
-
-    case NGX_HTTP_PERSONA_SEG_BUSY:
-        /* cycles are refused at configuration time */
-        return NGX_ERROR;
-    }
-
-    pmcf = ngx_http_get_module_main_conf(r, ngx_http_persona_module);
-    seg = pmcf->segments.elts;
-
-    ctx->segments[i] = NGX_HTTP_PERSONA_SEG_BUSY;
-
-    rc = ngx_http_persona_crm_member(r, ctx, &seg[i].name);
-
-    if (rc == 0 && seg[i].cond != NULL) {
-        rc = ngx_http_persona_cond_eval(r, seg[i].cond);
-    }
-
-    if (rc == NGX_ERROR) {
-        ctx->segments[i] = NGX_HTTP_PERSONA_SEG_UNKNOWN;
-        return NGX_ERROR;
-    }
-
-    ctx->segments[i] = rc ? NGX_HTTP_PERSONA_SEG_IN
-                          : NGX_HTTP_PERSONA_SEG_OUT;
-
-    return rc;
-}

@@ -2,20 +2,53 @@
 /*
  * Copyright (C) ngx_http_persona_module authors
  *
- * persona_experiment blocks and variant assignment.  Everything that can
- * be decided once (bucket ranges, split_clients boundaries, layer ranges)
- * is computed while the configuration is read, so that assigning a
- * visitor costs one or two hashes and a short scan of the variants.
+ * persona_experiment blocks, variant assignment, $persona_variant_NAME,
+ * $persona_level_NAME_FACTOR and $persona_assignments.  Everything that
+ * can be decided once (bucket ranges, split_clients boundaries, layer
+ * ranges, the event fields of each variant) is computed while the
+ * configuration is read, so that assigning a visitor costs one or two
+ * hashes and a short scan of the variants (src/core/persona_hash.c).
+ * Values come from the request context, so reading the variables any
+ * number of times, before or after an internal redirect, computes each
+ * assignment once.
+ *
+ * A multivariate experiment lists factors and their levels; its variants
+ * are the cells, every combination of one level per factor, named
+ * "headline=benefit;image=photo", and a visitor is assigned a whole cell
+ * with one hash, as any experiment is (so an app given the cells as
+ * variations agrees).  A cell's weight is the product of its levels'
+ * weights, which keeps each factor's split as configured.
  */
 
 
 #include "ngx_http_persona_module.h"
+
+#include "persona_hash.h"
+#include "persona_stats.h"
+#include "persona_tz.h"
+
+
+#define NGX_HTTP_PERSONA_FACTORS_MAX  8
+#define NGX_HTTP_PERSONA_CELLS_MAX    256
 
 
 static char *ngx_http_persona_experiment_cmd(ngx_conf_t *cf,
     ngx_command_t *dummy, void *conf);
 static char *ngx_http_persona_variant(ngx_conf_t *cf,
     ngx_http_persona_experiment_t *exp);
+static char *ngx_http_persona_factor(ngx_conf_t *cf,
+    ngx_http_persona_experiment_t *exp);
+static char *ngx_http_persona_level(ngx_conf_t *cf, ngx_array_t *list,
+    ngx_uint_t first, const char *what, ngx_str_t *owner);
+static char *ngx_http_persona_check_weights(ngx_conf_t *cf,
+    ngx_array_t *list, const char *what, ngx_str_t *owner,
+    ngx_uint_t *weighted);
+static char *ngx_http_persona_cells(ngx_conf_t *cf,
+    ngx_http_persona_experiment_t *exp);
+static char *ngx_http_persona_event_texts(ngx_conf_t *cf,
+    ngx_http_persona_experiment_t *exp, ngx_uint_t weighted);
+static ngx_int_t ngx_http_persona_double_text(ngx_conf_t *cf, double d,
+    ngx_str_t *text);
 static char *ngx_http_persona_layer(ngx_conf_t *cf,
     ngx_http_persona_experiment_t *exp);
 static char *ngx_http_persona_schedule(ngx_conf_t *cf,
@@ -23,6 +56,31 @@ static char *ngx_http_persona_schedule(ngx_conf_t *cf,
 static char *ngx_http_persona_experiment_done(ngx_conf_t *cf,
     ngx_http_persona_experiment_t *exp);
 static u_char *ngx_http_persona_format_percent(u_char *buf, ngx_uint_t bp);
+static ngx_int_t ngx_http_persona_parse_percent(ngx_str_t *value);
+static time_t ngx_http_persona_parse_utc(ngx_str_t *s);
+static ngx_int_t ngx_http_persona_add_variant_variable(ngx_conf_t *cf,
+    ngx_http_persona_experiment_t *exp, ngx_http_persona_factor_t *factor);
+static ngx_int_t ngx_http_persona_variant_read(ngx_http_request_t *r,
+    ngx_http_persona_experiment_t *exp);
+static ngx_int_t ngx_http_persona_variant_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_persona_level_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_persona_variant_value(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, ngx_http_persona_experiment_t *exp,
+    ngx_http_persona_factor_t *factor);
+static ngx_int_t ngx_http_persona_assignments_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+
+
+ngx_http_variable_t  ngx_http_persona_experiment_vars[] = {
+
+    { ngx_string("persona_assignments"), NULL,
+      ngx_http_persona_assignments_variable, 0,
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+      ngx_http_null_variable
+};
 
 
 char *
@@ -33,7 +91,6 @@ ngx_http_persona_experiment_block(ngx_conf_t *cf, ngx_command_t *cmd,
 
     char                           *rv;
     ngx_str_t                      *value;
-    ngx_uint_t                      i;
     ngx_conf_t                      save;
     ngx_http_persona_experiment_t  *exp;
 
@@ -46,19 +103,13 @@ ngx_http_persona_experiment_block(ngx_conf_t *cf, ngx_command_t *cmd,
         return NGX_CONF_ERROR;
     }
 
-    exp = pmcf->experiments.elts;
+    exp = ngx_http_persona_find_experiment(pmcf, &value[1]);
 
-    for (i = 0; i < pmcf->experiments.nelts; i++) {
-        if (exp[i].name.len == value[1].len
-            && ngx_strncmp(exp[i].name.data, value[1].data, value[1].len)
-               == 0)
-        {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "duplicate experiment \"%V\", first defined "
-                               "in %V:%ui", &value[1], &exp[i].file,
-                               exp[i].line);
-            return NGX_CONF_ERROR;
-        }
+    if (exp != NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "duplicate experiment \"%V\", first defined "
+                           "in %V:%ui", &value[1], &exp->file, exp->line);
+        return NGX_CONF_ERROR;
     }
 
     exp = ngx_array_push(&pmcf->experiments);
@@ -73,13 +124,15 @@ ngx_http_persona_experiment_block(ngx_conf_t *cf, ngx_command_t *cmd,
     exp->seed = value[1];
     exp->hash = NGX_HTTP_PERSONA_HASH_V2;
     exp->traffic = 10000;
-    exp->layer_to = 10000;
     exp->file = cf->conf_file->file.name;
     exp->line = cf->conf_file->line;
 
     if (ngx_array_init(&exp->variants, cf->pool, 4,
                        sizeof(ngx_http_persona_variant_t))
-        != NGX_OK)
+        != NGX_OK
+        || ngx_array_init(&exp->factors, cf->pool, 2,
+                          sizeof(ngx_http_persona_factor_t))
+           != NGX_OK)
     {
         return NGX_CONF_ERROR;
     }
@@ -117,6 +170,10 @@ ngx_http_persona_experiment_cmd(ngx_conf_t *cf, ngx_command_t *dummy,
         && ngx_strncmp(value[0].data, "variant", 7) == 0)
     {
         return ngx_http_persona_variant(cf, exp);
+    }
+
+    if (value[0].len == 6 && ngx_strncmp(value[0].data, "factor", 6) == 0) {
+        return ngx_http_persona_factor(cf, exp);
     }
 
     if (value[0].len == 5 && ngx_strncmp(value[0].data, "layer", 5) == 0) {
@@ -216,44 +273,125 @@ ngx_http_persona_experiment_cmd(ngx_conf_t *cf, ngx_command_t *dummy,
 static char *
 ngx_http_persona_variant(ngx_conf_t *cf, ngx_http_persona_experiment_t *exp)
 {
-    ngx_int_t                    n;
-    ngx_str_t                   *value;
-    ngx_uint_t                   i;
-    ngx_http_persona_variant_t  *v;
+    return ngx_http_persona_level(cf, &exp->variants, 1, "variant",
+                                  &exp->name);
+}
+
+
+/* factor NAME LEVEL [WEIGHT%] [fragment=PATH|text=TEXT] */
+
+static char *
+ngx_http_persona_factor(ngx_conf_t *cf, ngx_http_persona_experiment_t *exp)
+{
+    u_char                     *p;
+    ngx_str_t                  *value;
+    ngx_http_persona_factor_t  *factor;
 
     value = cf->args->elts;
 
-    if (!ngx_http_persona_valid_name(&value[1], "-.")) {
+    if (cf->args->nelts < 3) {
+        return "invalid number of arguments in \"factor\", must be "
+               "\"factor NAME LEVEL [WEIGHT%] [fragment=PATH|text=TEXT]\"";
+    }
+
+    if (!ngx_http_persona_valid_name(&value[1], "")) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid variant name \"%V\", only letters, "
-                           "digits, \"_\", \"-\" and \".\" are allowed",
-                           &value[1]);
+                           "invalid factor name \"%V\", only letters, "
+                           "digits and \"_\" are allowed", &value[1]);
         return NGX_CONF_ERROR;
     }
 
-    v = exp->variants.elts;
+    factor = ngx_http_persona_find_factor(exp, &value[1]);
 
-    for (i = 0; i < exp->variants.nelts; i++) {
-        if (v[i].name.len == value[1].len
-            && ngx_strncmp(v[i].name.data, value[1].data, value[1].len) == 0)
-        {
+    if (factor == NULL) {
+        if (exp->factors.nelts == NGX_HTTP_PERSONA_FACTORS_MAX) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "duplicate variant \"%V\" in experiment "
-                               "\"%V\"", &value[1], &exp->name);
+                               "experiment \"%V\" has more than %d factors",
+                               &exp->name, NGX_HTTP_PERSONA_FACTORS_MAX);
+            return NGX_CONF_ERROR;
+        }
+
+        factor = ngx_array_push(&exp->factors);
+        if (factor == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        ngx_memzero(factor, sizeof(ngx_http_persona_factor_t));
+
+        factor->name = value[1];
+        factor->index = exp->factors.nelts - 1;
+        factor->experiment = exp->index;
+
+        if (ngx_array_init(&factor->levels, cf->pool, 2,
+                           sizeof(ngx_http_persona_variant_t))
+            != NGX_OK)
+        {
             return NGX_CONF_ERROR;
         }
     }
 
-    v = ngx_array_push(&exp->variants);
+    /* "mvt.headline", as slots name the factor, for messages */
+
+    p = ngx_pnalloc(cf->pool, exp->name.len + 1 + factor->name.len);
+    if (p == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    value[1].len = ngx_sprintf(p, "%V.%V", &exp->name, &factor->name) - p;
+    value[1].data = p;
+
+    return ngx_http_persona_level(cf, &factor->levels, 2, "level",
+                                  &value[1]);
+}
+
+
+/* NAME [WEIGHT%] [fragment=PATH|text=TEXT] from argument "first" on */
+
+static char *
+ngx_http_persona_level(ngx_conf_t *cf, ngx_array_t *list, ngx_uint_t first,
+    const char *what, ngx_str_t *owner)
+{
+    ngx_int_t                    n;
+    ngx_str_t                   *value, *name;
+    ngx_uint_t                   i;
+    ngx_http_persona_variant_t  *v;
+
+    value = cf->args->elts;
+    name = &value[first];
+
+    if (!ngx_http_persona_valid_name(name, "-.")) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid %s name \"%V\", only letters, "
+                           "digits, \"_\", \"-\" and \".\" are allowed",
+                           what, name);
+        return NGX_CONF_ERROR;
+    }
+
+    v = list->elts;
+
+    for (i = 0; i < list->nelts; i++) {
+        if (v[i].name.len == name->len
+            && ngx_strncmp(v[i].name.data, name->data, name->len) == 0)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "duplicate %s \"%V\" in %s \"%V\"", what,
+                               name, (what[0] == 'v') ? "experiment"
+                                                      : "factor",
+                               owner);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    v = ngx_array_push(list);
     if (v == NULL) {
         return NGX_CONF_ERROR;
     }
 
     ngx_memzero(v, sizeof(ngx_http_persona_variant_t));
 
-    v->name = value[1];
+    v->name = *name;
 
-    for (i = 2; i < cf->args->nelts; i++) {
+    for (i = first + 1; i < cf->args->nelts; i++) {
 
         if (value[i].len && value[i].data[value[i].len - 1] == '%'
             && !v->weighted)
@@ -261,10 +399,10 @@ ngx_http_persona_variant(ngx_conf_t *cf, ngx_http_persona_experiment_t *exp)
             n = ngx_http_persona_parse_percent(&value[i]);
             if (n == NGX_ERROR) {
                 ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "invalid weight \"%V\" of variant "
+                                   "invalid weight \"%V\" of %s "
                                    "\"%V\", must be a percentage from 0%% "
                                    "to 100%% with at most two decimals",
-                                   &value[i], &value[1]);
+                                   &value[i], what, name);
                 return NGX_CONF_ERROR;
             }
 
@@ -289,8 +427,8 @@ ngx_http_persona_variant(ngx_conf_t *cf, ngx_http_persona_experiment_t *exp)
         }
 
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid parameter \"%V\" of variant \"%V\"",
-                           &value[i], &value[1]);
+                           "invalid parameter \"%V\" of %s \"%V\"",
+                           &value[i], what, name);
         return NGX_CONF_ERROR;
     }
 
@@ -330,8 +468,6 @@ ngx_http_persona_layer(ngx_conf_t *cf, ngx_http_persona_experiment_t *exp)
     }
 
     exp->layer = value[1];
-    exp->layer_from = from;
-    exp->layer_to = to;
     exp->layer_start = from / 10000.0;
     exp->layer_end = to / 10000.0;
 
@@ -344,71 +480,15 @@ ngx_http_persona_layer(ngx_conf_t *cf, ngx_http_persona_experiment_t *exp)
 static time_t
 ngx_http_persona_parse_utc(ngx_str_t *s)
 {
-    u_char      *p, *last;
-    ngx_int_t    f[6], len[6], y, m, d, days;
-    ngx_uint_t   i, n;
+    int64_t  t;
 
-    static const char  sep[] = "--T::";
-
-    p = s->data;
-    last = p + s->len;
-    len[0] = 4; len[1] = 2; len[2] = 2; len[3] = 2; len[4] = 2; len[5] = 2;
-    f[3] = f[4] = f[5] = 0;
-
-    for (n = 0; n < 6; n++) {
-        if (n > 0) {
-            if (p == last || *p != (u_char) sep[n - 1]) {
-                break;
-            }
-
-            p++;
-        }
-
-        if (last - p < len[n]) {
-            return NGX_ERROR;
-        }
-
-        f[n] = 0;
-
-        for (i = 0; i < (ngx_uint_t) len[n]; i++, p++) {
-            if (*p < '0' || *p > '9') {
-                return NGX_ERROR;
-            }
-
-            f[n] = f[n] * 10 + (*p - '0');
-        }
-    }
-
-    /* a date alone, or a date and time ending with "Z" */
-
-    if (n == 3) {
-        if (p != last) {
-            return NGX_ERROR;
-        }
-
-    } else if (n < 5 || p + 1 != last || *p != 'Z') {
-        return NGX_ERROR;
-    }
-
-    y = f[0];
-    m = f[1];
-    d = f[2];
-
-    if (y < 1970 || y > 9999 || m < 1 || m > 12 || d < 1 || d > 31
-        || f[3] > 23 || f[4] > 59 || f[5] > 60)
+    if (persona_tz_parse_utc(s->data, s->len, &t) != 0
+        || (time_t) t != t)
     {
         return NGX_ERROR;
     }
 
-    /* days from civil (proleptic Gregorian) */
-
-    y -= m <= 2;
-    days = (y / 400) * 146097
-           + (365 * (y % 400) + (y % 400) / 4 - (y % 400) / 100)
-           + (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1
-           - 719468;
-
-    return (time_t) days * 86400 + f[3] * 3600 + f[4] * 60 + f[5];
+    return (time_t) t;
 }
 
 
@@ -462,17 +542,31 @@ static char *
 ngx_http_persona_experiment_done(ngx_conf_t *cf,
     ngx_http_persona_experiment_t *exp)
 {
-    u_char                      buf[16], *last;
-    double                     *start, *end;
-    uint32_t                   *uend;
-    unsigned                   *weights;
-    ngx_uint_t                  i, n, weighted, sum, line;
+    char                        *rv;
+    unsigned                    *weights;
+    ngx_uint_t                   i, n, weighted, line;
+    ngx_http_persona_factor_t   *factor;
     ngx_http_persona_variant_t  *v;
 
     /* report problems of the whole block at its first line */
 
     line = cf->conf_file->line;
     cf->conf_file->line = exp->line;
+
+    if (exp->factors.nelts) {
+        if (exp->variants.nelts) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "experiment \"%V\" has both variants and "
+                               "factors, give one or the other",
+                               &exp->name);
+            return NGX_CONF_ERROR;
+        }
+
+        rv = ngx_http_persona_cells(cf, exp);
+        if (rv != NGX_CONF_OK) {
+            return rv;
+        }
+    }
 
     v = exp->variants.elts;
     n = exp->variants.nelts;
@@ -483,40 +577,22 @@ ngx_http_persona_experiment_done(ngx_conf_t *cf,
         return NGX_CONF_ERROR;
     }
 
-    weighted = 0;
-    sum = 0;
-
-    for (i = 0; i < n; i++) {
-        if (v[i].weighted) {
-            weighted++;
-            sum += v[i].weight;
-        }
-    }
-
-    if (weighted && weighted != n) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "variant weights of \"%V\" are given for %ui of "
-                           "%ui variants, give all or none", &exp->name,
-                           weighted, n);
-        return NGX_CONF_ERROR;
-    }
-
-    if (weighted && sum != 10000) {
-        last = ngx_http_persona_format_percent(buf, sum);
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "variant weights of \"%V\" sum to %*s%%, "
-                           "must be 100%%", &exp->name, last - buf, buf);
-        return NGX_CONF_ERROR;
+    rv = ngx_http_persona_check_weights(cf, &exp->variants, "variant",
+                                        &exp->name, &weighted);
+    if (rv != NGX_CONF_OK) {
+        return rv;
     }
 
     cf->conf_file->line = line;
 
     weights = ngx_palloc(cf->temp_pool, n * sizeof(unsigned));
-    start = ngx_palloc(cf->temp_pool, n * sizeof(double));
-    end = ngx_palloc(cf->temp_pool, n * sizeof(double));
-    uend = ngx_palloc(cf->temp_pool, n * sizeof(uint32_t));
+    exp->start = ngx_palloc(cf->pool, n * sizeof(double));
+    exp->end = ngx_palloc(cf->pool, n * sizeof(double));
+    exp->split_end = ngx_pcalloc(cf->pool, n * sizeof(uint32_t));
 
-    if (weights == NULL || start == NULL || end == NULL || uend == NULL) {
+    if (weights == NULL || exp->start == NULL || exp->end == NULL
+        || exp->split_end == NULL)
+    {
         return NGX_CONF_ERROR;
     }
 
@@ -524,10 +600,11 @@ ngx_http_persona_experiment_done(ngx_conf_t *cf,
         weights[i] = weighted ? v[i].weight : 10000 / n;
     }
 
-    persona_hash_ranges(weights, n, !weighted, exp->traffic, start, end);
+    persona_hash_ranges(weights, n, !weighted, exp->traffic, exp->start,
+                        exp->end);
 
     if (weighted) {
-        persona_hash_split_ranges(weights, n, exp->traffic, uend);
+        persona_hash_split_ranges(weights, n, exp->traffic, exp->split_end);
 
     } else if (exp->hash == NGX_HTTP_PERSONA_HASH_SPLIT) {
         /* split_clients has no "1/n": equal shares must be exact there */
@@ -541,16 +618,65 @@ ngx_http_persona_experiment_done(ngx_conf_t *cf,
             return NGX_CONF_ERROR;
         }
 
-        persona_hash_split_ranges(weights, n, exp->traffic, uend);
+        persona_hash_split_ranges(weights, n, exp->traffic, exp->split_end);
     }
+
+    if (ngx_http_persona_event_texts(cf, exp, weighted) != NGX_CONF_OK
+        || ngx_http_persona_add_variant_variable(cf, exp, NULL) != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    factor = exp->factors.elts;
+
+    for (i = 0; i < exp->factors.nelts; i++) {
+        if (ngx_http_persona_add_variant_variable(cf, exp, &factor[i])
+            != NGX_OK)
+        {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* weights of all variants (levels) or of none, summing to 100% */
+
+static char *
+ngx_http_persona_check_weights(ngx_conf_t *cf, ngx_array_t *list,
+    const char *what, ngx_str_t *owner, ngx_uint_t *weighted)
+{
+    u_char                      buf[16], *last;
+    ngx_uint_t                  i, n, sum;
+    ngx_http_persona_variant_t  *v;
+
+    v = list->elts;
+    n = list->nelts;
+
+    *weighted = 0;
+    sum = 0;
 
     for (i = 0; i < n; i++) {
-        v[i].start = start[i];
-        v[i].end = end[i];
-        v[i].uend = uend[i];
+        if (v[i].weighted) {
+            (*weighted)++;
+            sum += v[i].weight;
+        }
     }
 
-    if (ngx_http_persona_add_experiment_variable(cf, exp) != NGX_OK) {
+    if (*weighted && *weighted != n) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "%s weights of \"%V\" are given for %ui of "
+                           "%ui %ss, give all or none", what, owner,
+                           *weighted, n, what);
+        return NGX_CONF_ERROR;
+    }
+
+    if (*weighted && sum != 10000) {
+        last = ngx_http_persona_format_percent(buf, sum);
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "%s weights of \"%V\" sum to %*s%%, "
+                           "must be 100%%", what, owner, last - buf, buf);
         return NGX_CONF_ERROR;
     }
 
@@ -558,16 +684,319 @@ ngx_http_persona_experiment_done(ngx_conf_t *cf,
 }
 
 
+/*
+ * The cells of a multivariate experiment, the first factor varying
+ * slowest.  Weights stay in basis points: a cell's weight is the product
+ * of its levels' weights, which must come out whole.
+ */
+
+static char *
+ngx_http_persona_cells(ngx_conf_t *cf, ngx_http_persona_experiment_t *exp)
+{
+    u_char                      *p, *q;
+    size_t                       len, jlen;
+    uint64_t                     w;
+    ngx_str_t                    owner;
+    ngx_uint_t                   c, f, k, l, nf, ncells, weighted, any;
+    ngx_uint_t                  *wt, *lw;
+    ngx_http_persona_factor_t   *factor;
+    ngx_http_persona_variant_t  *cell, *level;
+
+    factor = exp->factors.elts;
+    nf = exp->factors.nelts;
+
+    ncells = 1;
+    len = 0;
+    jlen = sizeof("{}") - 1;
+    any = 0;
+
+    wt = ngx_pcalloc(cf->temp_pool, nf * sizeof(ngx_uint_t));
+    if (wt == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    for (f = 0; f < nf; f++) {
+        level = factor[f].levels.elts;
+
+        if (factor[f].levels.nelts < 2) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "factor \"%V\" of experiment \"%V\" has one "
+                               "level, give at least two", &factor[f].name,
+                               &exp->name);
+            return NGX_CONF_ERROR;
+        }
+
+        p = ngx_pnalloc(cf->temp_pool, exp->name.len + 1
+                                       + factor[f].name.len);
+        if (p == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        owner.data = p;
+        owner.len = ngx_sprintf(p, "%V.%V", &exp->name, &factor[f].name)
+                    - p;
+
+        if (ngx_http_persona_check_weights(cf, &factor[f].levels, "level",
+                                           &owner, &weighted)
+            != NGX_CONF_OK)
+        {
+            return NGX_CONF_ERROR;
+        }
+
+        wt[f] = weighted;
+        any |= weighted;
+
+        ncells *= factor[f].levels.nelts;
+
+        if (ncells > NGX_HTTP_PERSONA_CELLS_MAX) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "experiment \"%V\" has more than %d cells",
+                               &exp->name, NGX_HTTP_PERSONA_CELLS_MAX);
+            return NGX_CONF_ERROR;
+        }
+
+        /* the longest level of each factor bounds every cell's name */
+
+        l = 0;
+
+        for (k = 0; k < factor[f].levels.nelts; k++) {
+            l = ngx_max(l, level[k].name.len);
+        }
+
+        len += factor[f].name.len + 2 + l;
+        jlen += factor[f].name.len + 6 + l;
+    }
+
+    /* an unweighted factor next to weighted ones splits equally */
+
+    lw = ngx_palloc(cf->temp_pool, nf * sizeof(ngx_uint_t));
+    if (lw == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    for (f = 0; f < nf; f++) {
+        lw[f] = 10000 / factor[f].levels.nelts;
+
+        if (any && !wt[f] && 10000 % factor[f].levels.nelts) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "levels of factor \"%V\" of experiment "
+                               "\"%V\" cannot share 100%% equally in "
+                               "basis points, give their weights",
+                               &factor[f].name, &exp->name);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    exp->levels = ngx_palloc(cf->pool, ncells * nf * sizeof(ngx_uint_t));
+    if (exp->levels == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    for (c = 0; c < ncells; c++) {
+        cell = ngx_array_push(&exp->variants);
+        if (cell == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        ngx_memzero(cell, sizeof(ngx_http_persona_variant_t));
+
+        k = c;
+
+        for (f = nf; f-- > 0; /* void */) {
+            exp->levels[c * nf + f] = k % factor[f].levels.nelts;
+            k /= factor[f].levels.nelts;
+        }
+
+        p = ngx_pnalloc(cf->pool, len);
+        q = ngx_pnalloc(cf->pool, jlen);
+        if (p == NULL || q == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        cell->name.data = p;
+        cell->factors.data = q;
+        *q++ = '{';
+
+        w = 10000;
+
+        for (f = 0; f < nf; f++) {
+            level = factor[f].levels.elts;
+            level = &level[exp->levels[c * nf + f]];
+
+            p = ngx_sprintf(p, "%s%V=%V", f ? ";" : "", &factor[f].name,
+                            &level->name);
+            q = ngx_sprintf(q, "%s\"%V\":\"%V\"", f ? "," : "",
+                            &factor[f].name, &level->name);
+
+            if (!any) {
+                continue;
+            }
+
+            w *= wt[f] ? level->weight : lw[f];
+
+            if (w % 10000) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "cell \"%*s\" of experiment \"%V\" gets "
+                                   "a weight finer than 0.01%%, choose "
+                                   "level weights whose products are "
+                                   "whole basis points",
+                                   p - cell->name.data, cell->name.data,
+                                   &exp->name);
+                return NGX_CONF_ERROR;
+            }
+
+            w /= 10000;
+        }
+
+        *q++ = '}';
+
+        cell->name.len = p - cell->name.data;
+        cell->factors.len = q - cell->factors.data;
+
+        if (any) {
+            cell->weight = (ngx_uint_t) w;
+            cell->weighted = 1;
+        }
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * The event fields of each variant, written once: its index, its weight
+ * as a share of 1 (exactly 1/n for equal shares, as the SDK has it) and
+ * the experiment's traffic.
+ */
+
+static char *
+ngx_http_persona_event_texts(ngx_conf_t *cf,
+    ngx_http_persona_experiment_t *exp, ngx_uint_t weighted)
+{
+    ngx_uint_t                   i, n;
+    ngx_http_persona_variant_t  *v;
+
+    v = exp->variants.elts;
+    n = exp->variants.nelts;
+
+    for (i = 0; i < n; i++) {
+        v[i].index_text.data = ngx_pnalloc(cf->pool, NGX_INT_T_LEN);
+        if (v[i].index_text.data == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        v[i].index_text.len = ngx_sprintf(v[i].index_text.data, "%ui", i)
+                              - v[i].index_text.data;
+
+        if (ngx_http_persona_double_text(cf, weighted ? v[i].weight / 10000.0
+                                                      : 1.0 / n,
+                                         &v[i].weight_text)
+            != NGX_OK)
+        {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    if (ngx_http_persona_double_text(cf, ngx_min(exp->traffic, 10000)
+                                         / 10000.0,
+                                     &exp->traffic_text)
+        != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_persona_double_text(ngx_conf_t *cf, double d, ngx_str_t *text)
+{
+    text->data = ngx_pnalloc(cf->pool, 32);
+    if (text->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    text->len = persona_stats_double((char *) text->data, 32, d);
+
+    return text->len ? NGX_OK : NGX_ERROR;
+}
+
+
+ngx_http_persona_factor_t *
+ngx_http_persona_find_factor(ngx_http_persona_experiment_t *exp,
+    ngx_str_t *name)
+{
+    ngx_uint_t                  i;
+    ngx_http_persona_factor_t  *factor;
+
+    factor = exp->factors.elts;
+
+    for (i = 0; i < exp->factors.nelts; i++) {
+        if (factor[i].name.len == name->len
+            && ngx_strncmp(factor[i].name.data, name->data, name->len) == 0)
+        {
+            return &factor[i];
+        }
+    }
+
+    return NULL;
+}
+
+
+/* a slot names an experiment or a content set: never both */
+
+char *
+ngx_http_persona_experiments_check(ngx_conf_t *cf,
+    ngx_http_persona_main_conf_t *pmcf)
+{
+    ngx_uint_t                      i;
+    ngx_http_persona_experiment_t  *exp;
+
+    exp = pmcf->experiments.elts;
+
+    for (i = 0; i < pmcf->experiments.nelts; i++) {
+        if (ngx_http_persona_find_content(pmcf, &exp[i].name) != NULL) {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "content \"%V\" has the name of an experiment "
+                          "in %V:%ui", &exp[i].name, &exp[i].file,
+                          exp[i].line);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+ngx_http_persona_experiment_t *
+ngx_http_persona_find_experiment(ngx_http_persona_main_conf_t *pmcf,
+    ngx_str_t *name)
+{
+    ngx_uint_t                      i;
+    ngx_http_persona_experiment_t  *exp;
+
+    exp = pmcf->experiments.elts;
+
+    for (i = 0; i < pmcf->experiments.nelts; i++) {
+        if (exp[i].name.len == name->len
+            && ngx_strncmp(exp[i].name.data, name->data, name->len) == 0)
+        {
+            return &exp[i];
+        }
+    }
+
+    return NULL;
+}
+
+
 ngx_int_t
 ngx_http_persona_assign(ngx_http_request_t *r, ngx_http_persona_ctx_t *ctx,
     ngx_http_persona_experiment_t *exp)
 {
-    double                       h;
-    time_t                       now;
-    uint32_t                     u;
-    ngx_int_t                    rc;
-    ngx_uint_t                   i, n;
-    ngx_http_persona_variant_t  *v;
+    double      h;
+    time_t      now;
+    ngx_int_t   rc;
 
     if (ctx->assign[exp->index] != NGX_HTTP_PERSONA_UNKNOWN) {
         return ctx->assign[exp->index];
@@ -603,7 +1032,7 @@ ngx_http_persona_assign(ngx_http_request_t *r, ngx_http_persona_ctx_t *ctx,
     }
 
     if (exp->target) {
-        rc = ngx_http_persona_cond_eval(r, exp->target);
+        rc = ngx_http_persona_test(r, ctx, exp->target);
 
         if (rc == NGX_ERROR) {
             return NGX_ERROR;
@@ -614,37 +1043,27 @@ ngx_http_persona_assign(ngx_http_request_t *r, ngx_http_persona_ctx_t *ctx,
         }
     }
 
-    v = exp->variants.elts;
-    n = exp->variants.nelts;
-
     if (exp->hash == NGX_HTTP_PERSONA_HASH_SPLIT) {
-        u = persona_murmur2(ctx->id.data, ctx->id.len,
-                            exp->seed.data, exp->seed.len);
-
-        for (i = 0; i < n; i++) {
-            if (u < v[i].uend) {
-                ctx->assign[exp->index] = i;
-                break;
-            }
-        }
-
-        return ctx->assign[exp->index];
-    }
-
-    if (exp->hash == NGX_HTTP_PERSONA_HASH_V1) {
-        h = persona_hash_v1(exp->seed.data, exp->seed.len,
-                            ctx->id.data, ctx->id.len);
+        rc = persona_hash_split_choose(persona_murmur2(ctx->id.data,
+                                                       ctx->id.len,
+                                                       exp->seed.data,
+                                                       exp->seed.len),
+                                       exp->split_end,
+                                       exp->variants.nelts);
 
     } else {
-        h = persona_hash_v2(exp->seed.data, exp->seed.len,
-                            ctx->id.data, ctx->id.len);
+        h = (exp->hash == NGX_HTTP_PERSONA_HASH_V1)
+            ? persona_hash_v1(exp->seed.data, exp->seed.len,
+                              ctx->id.data, ctx->id.len)
+            : persona_hash_v2(exp->seed.data, exp->seed.len,
+                              ctx->id.data, ctx->id.len);
+
+        rc = persona_hash_choose(h, exp->start, exp->end,
+                                 exp->variants.nelts);
     }
 
-    for (i = 0; i < n; i++) {
-        if (h >= v[i].start && h < v[i].end) {
-            ctx->assign[exp->index] = i;
-            break;
-        }
+    if (rc >= 0) {
+        ctx->assign[exp->index] = rc;
     }
 
     return ctx->assign[exp->index];
@@ -663,4 +1082,260 @@ ngx_http_persona_format_percent(u_char *buf, ngx_uint_t bp)
     }
 
     return ngx_sprintf(buf, "%ui.%02ui", bp / 100, bp % 100);
+}
+
+
+static ngx_int_t
+ngx_http_persona_parse_percent(ngx_str_t *value)
+{
+    int  bp;
+
+    bp = persona_hash_parse_percent(value->data, value->len);
+
+    return (bp < 0) ? NGX_ERROR : bp;
+}
+
+
+/* $persona_variant_NAME, or $persona_level_NAME_FACTOR of a factor */
+
+static ngx_int_t
+ngx_http_persona_add_variant_variable(ngx_conf_t *cf,
+    ngx_http_persona_experiment_t *exp, ngx_http_persona_factor_t *factor)
+{
+    ngx_str_t             name;
+    ngx_http_variable_t  *var;
+
+    name.len = sizeof("persona_variant_") - 1 + exp->name.len
+               + (factor ? factor->name.len + 1 : 0);
+    name.data = ngx_pnalloc(cf->pool, name.len);
+    if (name.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (factor == NULL) {
+        ngx_sprintf(name.data, "persona_variant_%V", &exp->name);
+
+    } else {
+        name.len = ngx_sprintf(name.data, "persona_level_%V_%V", &exp->name,
+                               &factor->name)
+                   - name.data;
+    }
+
+    var = ngx_http_add_variable(cf, &name, NGX_HTTP_VAR_NOCACHEABLE);
+    if (var == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (factor == NULL) {
+        var->get_handler = ngx_http_persona_variant_variable;
+        var->data = exp->index;
+
+    } else {
+        var->get_handler = ngx_http_persona_level_variable;
+        var->data = (uintptr_t) factor;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * A read of the variant while the response is prepared (proxy_set_header,
+ * rewrite, add_header) is an exposure; a read by the conditions of a rule
+ * set is one once the set is shown.  Returns the variant shown: none in
+ * the global holdout, whose visitors see the default everywhere.
+ */
+
+static ngx_int_t
+ngx_http_persona_variant_read(ngx_http_request_t *r,
+    ngx_http_persona_experiment_t *exp)
+{
+    ngx_int_t                i;
+    ngx_http_persona_ctx_t  *ctx;
+
+    ctx = ngx_http_persona_get_ctx(r);
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    i = ngx_http_persona_assign(r, ctx, exp);
+
+    if (i < 0) {
+        return i;
+    }
+
+    if (!r->main->header_sent && r->main->method != NGX_HTTP_HEAD) {
+        ctx->exposed[exp->index] |= NGX_HTTP_PERSONA_EXPOSED_VAR;
+    }
+
+    if (ctx->reading != NULL) {
+        ctx->reading[exp->index] = 1;
+    }
+
+    return ngx_http_persona_variant_shown(r, ctx, exp);
+}
+
+
+/* the variant the response shows: the assignment, unless held out */
+
+ngx_int_t
+ngx_http_persona_variant_shown(ngx_http_request_t *r,
+    ngx_http_persona_ctx_t *ctx, ngx_http_persona_experiment_t *exp)
+{
+    ngx_int_t  i, held;
+
+    i = ngx_http_persona_assign(r, ctx, exp);
+
+    if (i < 0) {
+        return i;
+    }
+
+    held = ngx_http_persona_holdout(r, ctx);
+
+    if (held == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    return held ? NGX_HTTP_PERSONA_NONE : i;
+}
+
+
+static ngx_int_t
+ngx_http_persona_variant_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_http_persona_experiment_t  *exp;
+    ngx_http_persona_main_conf_t   *pmcf;
+
+    pmcf = ngx_http_get_module_main_conf(r, ngx_http_persona_module);
+    exp = pmcf->experiments.elts;
+
+    return ngx_http_persona_variant_value(r, v, &exp[data], NULL);
+}
+
+
+static ngx_int_t
+ngx_http_persona_level_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_http_persona_factor_t *factor = (ngx_http_persona_factor_t *) data;
+
+    ngx_http_persona_experiment_t  *exp;
+    ngx_http_persona_main_conf_t   *pmcf;
+
+    pmcf = ngx_http_get_module_main_conf(r, ngx_http_persona_module);
+    exp = pmcf->experiments.elts;
+
+    return ngx_http_persona_variant_value(r, v, &exp[factor->experiment],
+                                          factor);
+}
+
+
+/* the variant shown, or the level of a factor in it; empty when none */
+
+static ngx_int_t
+ngx_http_persona_variant_value(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, ngx_http_persona_experiment_t *exp,
+    ngx_http_persona_factor_t *factor)
+{
+    ngx_int_t                    i;
+    ngx_http_persona_variant_t  *var;
+
+    i = ngx_http_persona_variant_read(r, exp);
+
+    if (i == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    if (i < 0) {
+        ngx_http_persona_variable_str(v, (u_char *) "", 0);
+        return NGX_OK;
+    }
+
+    if (factor == NULL) {
+        var = exp->variants.elts;
+        var = &var[i];
+
+    } else {
+        var = factor->levels.elts;
+        var = &var[exp->levels[i * exp->factors.nelts + factor->index]];
+    }
+
+    ngx_http_persona_variable_str(v, var->name.data, var->name.len);
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_persona_assignments_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    u_char                         *p;
+    size_t                          len;
+    ngx_int_t                       k;
+    ngx_uint_t                      i;
+    ngx_http_persona_ctx_t         *ctx;
+    ngx_http_persona_variant_t     *var;
+    ngx_http_persona_experiment_t  *exp;
+    ngx_http_persona_main_conf_t   *pmcf;
+
+    ctx = ngx_http_persona_get_ctx(r);
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    pmcf = ngx_http_get_module_main_conf(r, ngx_http_persona_module);
+    exp = pmcf->experiments.elts;
+
+    len = 0;
+
+    for (i = 0; i < pmcf->experiments.nelts; i++) {
+        k = ngx_http_persona_variant_shown(r, ctx, &exp[i]);
+
+        if (k == NGX_ERROR) {
+            return NGX_ERROR;
+        }
+
+        if (k >= 0) {
+            var = exp[i].variants.elts;
+            len += exp[i].name.len + 1 + var[k].name.len + 1;
+        }
+    }
+
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+
+    if (len == 0) {
+        v->len = 0;
+        v->data = (u_char *) "";
+        return NGX_OK;
+    }
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    v->data = p;
+
+    for (i = 0; i < pmcf->experiments.nelts; i++) {
+        k = ngx_http_persona_variant_shown(r, ctx, &exp[i]);
+
+        if (k < 0) {
+            continue;
+        }
+
+        if (p != v->data) {
+            *p++ = ',';
+        }
+
+        var = exp[i].variants.elts;
+        p = ngx_sprintf(p, "%V=%V", &exp[i].name, &var[k].name);
+    }
+
+    v->len = p - v->data;
+
+    return NGX_OK;
 }

@@ -26,7 +26,7 @@
 #define NGX_HTTP_PERSONA_HOLD_START 1024
 
 
-typedef struct {
+struct ngx_http_persona_filter_ctx_s {
     persona_scan_t                  scan;
 
     ngx_http_request_t             *request;
@@ -47,14 +47,14 @@ typedef struct {
 
     ngx_http_persona_slot_t        *slot;
     ngx_http_persona_content_t     *content;    /* replacement */
-    ngx_int_t                       exp;        /* experiment shown */
+    ngx_int_t                       exp;        /* exposure shown */
     ngx_buf_t                      *hold;       /* default being held */
 
     u_char                         *pending;    /* exposures to commit */
 
     unsigned                        holding:1;
     unsigned                        done:1;
-} ngx_http_persona_filter_ctx_t;
+};
 
 
 static ngx_int_t ngx_http_persona_header_filter(ngx_http_request_t *r);
@@ -89,6 +89,8 @@ static void ngx_http_persona_recycle(ngx_http_persona_filter_ctx_t *f);
 static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
 static ngx_http_output_body_filter_pt    ngx_http_next_body_filter;
 
+static time_t  ngx_http_persona_encoding_warned;
+
 
 ngx_int_t
 ngx_http_persona_filter_init(ngx_conf_t *cf)
@@ -109,7 +111,6 @@ ngx_http_persona_header_filter(ngx_http_request_t *r)
     ngx_uint_t                      n;
     ngx_http_persona_ctx_t         *ctx;
     ngx_http_persona_loc_conf_t    *plcf;
-    ngx_http_persona_main_conf_t   *pmcf;
     ngx_http_persona_filter_ctx_t  *f;
 
     if (r != r->main) {
@@ -151,8 +152,7 @@ ngx_http_persona_header_filter(ngx_http_request_t *r)
             return NGX_ERROR;
         }
 
-        pmcf = ngx_http_get_module_main_conf(r, ngx_http_persona_module);
-        n = pmcf->experiments.nelts;
+        n = ngx_http_persona_exposures_n(r);
 
         f = ngx_pcalloc(r->pool, sizeof(ngx_http_persona_filter_ctx_t) + n);
         if (f == NULL) {
@@ -187,6 +187,10 @@ ngx_http_persona_header_filter(ngx_http_request_t *r)
         }
     }
 
+    if (ngx_http_persona_entry_set_cookie(r, ctx) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     return ngx_http_next_header_filter(r);
 }
 
@@ -212,10 +216,12 @@ ngx_http_persona_filter_applies(ngx_http_request_t *r,
              && ngx_strncasecmp(ce->value.data, (u_char *) "identity", 8)
                 == 0))
     {
-        /* once per worker and location: a busy site must not flood logs */
+        ngx_http_persona_count(r, NGX_HTTP_PERSONA_COUNT_COMPRESSED);
 
-        if (!plcf->warned) {
-            plcf->warned = 1;
+        /* once a minute per worker: a busy site must not flood logs */
+
+        if (ngx_time() - ngx_http_persona_encoding_warned >= 60) {
+            ngx_http_persona_encoding_warned = ngx_time();
             ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                           "persona: response with \"Content-Encoding: %V\" "
                           "left untouched, slots are not filled; with "
@@ -246,24 +252,18 @@ ngx_http_persona_cache_headers(ngx_http_request_t *r,
     ngx_list_part_t  *part;
     ngx_table_elt_t  *h, *cc;
 
+    static ngx_str_t  vary = ngx_string("Vary");
+    static ngx_str_t  cookie = ngx_string("Cookie");
+    static ngx_str_t  cache_control = ngx_string("Cache-Control");
+    static ngx_str_t  private = ngx_string("private");
+
     if (plcf->cache == NGX_HTTP_PERSONA_CACHE_NONE) {
         return NGX_OK;
     }
 
     if (plcf->cache == NGX_HTTP_PERSONA_CACHE_VARY) {
-        h = ngx_list_push(&r->headers_out.headers);
-        if (h == NULL) {
-            return NGX_ERROR;
-        }
-
-        h->hash = 1;
-#if (nginx_version >= 1023000)
-        h->next = NULL;
-#endif
-        ngx_str_set(&h->key, "Vary");
-        ngx_str_set(&h->value, "Cookie");
-
-        return NGX_OK;
+        return ngx_http_persona_push_header(r, &vary, &cookie) ? NGX_OK
+                                                               : NGX_ERROR;
     }
 
     cc = NULL;
@@ -316,19 +316,8 @@ ngx_http_persona_cache_headers(ngx_http_request_t *r,
         return NGX_OK;
     }
 
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    h->hash = 1;
-#if (nginx_version >= 1023000)
-    h->next = NULL;
-#endif
-    ngx_str_set(&h->key, "Cache-Control");
-    ngx_str_set(&h->value, "private");
-
-    return NGX_OK;
+    return ngx_http_persona_push_header(r, &cache_control, &private)
+           ? NGX_OK : NGX_ERROR;
 }
 
 
@@ -341,7 +330,6 @@ ngx_http_persona_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
     ngx_uint_t                      i, n;
     ngx_chain_t                    *cl, **ll;
     ngx_http_persona_ctx_t         *ctx;
-    ngx_http_persona_main_conf_t   *pmcf;
     ngx_http_persona_filter_ctx_t  *f;
 
     if (r != r->main) {
@@ -431,8 +419,7 @@ ngx_http_persona_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
     if (ret != NGX_ERROR) {
         /* fragments handed on: these are exposures now */
 
-        pmcf = ngx_http_get_module_main_conf(r, ngx_http_persona_module);
-        n = pmcf->experiments.nelts;
+        n = ngx_http_persona_exposures_n(r);
 
         for (i = 0; i < n; i++) {
             if (f->pending[i]) {
@@ -530,7 +517,7 @@ ngx_http_persona_open_slot(ngx_http_persona_filter_ctx_t *f,
     }
 
     if (i >= 0) {
-        f->exp = f->slot->experiment->index;
+        f->exp = i;
     }
 
     if (f->content == NULL) {
@@ -539,7 +526,7 @@ ngx_http_persona_open_slot(ngx_http_persona_filter_ctx_t *f,
 
     /* defaults are usually short: start small, grow up to the limit */
 
-    f->hold = ngx_http_persona_get_mem_buf(f, ngx_min(f->plcf->hold,
+    f->hold = ngx_http_persona_get_mem_buf(f, ngx_min(f->plcf->slot_buffer_size,
                                                   NGX_HTTP_PERSONA_HOLD_START));
     if (f->hold == NULL) {
         return NGX_ERROR;
@@ -689,12 +676,12 @@ ngx_http_persona_hold(ngx_http_persona_filter_ctx_t *f, const u_char *p,
 
     /* the buffer may be a larger one reused: the limit is the setting */
 
-    if (size <= f->plcf->hold) {
+    if (size <= f->plcf->slot_buffer_size) {
 
         if ((size_t) (b->end - b->last) < len) {
             nb = ngx_http_persona_get_mem_buf(f,
                      ngx_min(ngx_max(2 * (size_t) (b->end - b->start), size),
-                             f->plcf->hold));
+                             f->plcf->slot_buffer_size));
             if (nb == NULL) {
                 return NGX_ERROR;
             }
@@ -719,6 +706,8 @@ ngx_http_persona_hold(ngx_http_persona_filter_ctx_t *f, const u_char *p,
                   &f->slot->name);
 
     /* the default is shown after all: no fragment, no exposure */
+
+    ngx_http_persona_count(f->request, NGX_HTTP_PERSONA_COUNT_SLOT_LARGE);
 
     f->content = NULL;
     f->exp = NGX_HTTP_PERSONA_NONE;

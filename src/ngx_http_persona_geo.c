@@ -37,25 +37,17 @@ typedef struct {
 struct ngx_http_persona_geo_s {
     ngx_str_t                   name;       /* "" for the main database */
     ngx_str_t                   path;
-    ngx_msec_t                  interval;
     ngx_uint_t                  index;
-
-    ngx_http_persona_geo_gen_t *gen;
-    ngx_file_uniq_t             uniq;
-    time_t                      mtime;
-    off_t                       size;
-
-    ngx_event_t                 timer;
-    ngx_log_t                  *log;
+    ngx_http_persona_watch_t   *watch;      /* its current generation */
 };
 
 
-typedef struct {
+struct ngx_http_persona_geo_result_s {
     ngx_http_persona_geo_gen_t *gen;
     MMDB_entry_s                entry;
     unsigned                    done:1;
     unsigned                    found:1;
-} ngx_http_persona_geo_result_t;
+};
 
 
 typedef struct {
@@ -64,14 +56,11 @@ typedef struct {
 } ngx_http_persona_geo_field_t;
 
 
-static ngx_http_persona_geo_gen_t *ngx_http_persona_geo_load(
-    ngx_http_persona_geo_t *geo, ngx_log_t *log, ngx_uint_t level);
+static void *ngx_http_persona_geo_open(void *conf, ngx_str_t *path,
+    ngx_log_t *log, ngx_uint_t level);
 static ngx_int_t ngx_http_persona_geo_verify(MMDB_s *mmdb, ngx_log_t *log,
     ngx_uint_t level, ngx_str_t *path);
-static void ngx_http_persona_geo_release(ngx_http_persona_geo_gen_t *gen);
-static void ngx_http_persona_geo_unref(void *data);
-static void ngx_http_persona_geo_cleanup(void *data);
-static void ngx_http_persona_geo_timer(ngx_event_t *ev);
+static void ngx_http_persona_geo_release(void *data);
 static ngx_int_t ngx_http_persona_geo_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 
@@ -87,7 +76,7 @@ static ngx_http_persona_geo_field_t  ngx_http_persona_geo_fields[] = {
 };
 
 
-static ngx_http_variable_t  ngx_http_persona_geo_vars[] = {
+ngx_http_variable_t  ngx_http_persona_geo_vars[] = {
 
     { ngx_string("persona_country"), NULL, ngx_http_persona_geo_variable,
       (uintptr_t) &ngx_http_persona_geo_fields[0], 0, 0 },
@@ -114,13 +103,6 @@ static ngx_http_variable_t  ngx_http_persona_geo_vars[] = {
 };
 
 
-ngx_int_t
-ngx_http_persona_geo_add_variables(ngx_conf_t *cf)
-{
-    return ngx_http_persona_register_variables(cf, ngx_http_persona_geo_vars);
-}
-
-
 /* persona_geoip2 PATH [reload=INTERVAL] [name=NAME] */
 
 char *
@@ -128,10 +110,12 @@ ngx_http_persona_geoip2(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_persona_main_conf_t *pmcf = conf;
 
-    ngx_str_t               *value, s;
-    ngx_uint_t               i;
-    ngx_pool_cleanup_t      *cln;
-    ngx_http_persona_geo_t  *geo, **pgeo;
+    ngx_str_t                   *value;
+    ngx_msec_t                   interval;
+    ngx_uint_t                   i;
+    ngx_pool_cleanup_t          *cln;
+    ngx_http_persona_geo_t      *geo, **pgeo;
+    ngx_http_persona_geo_gen_t  *gen;
 
     value = cf->args->elts;
 
@@ -141,7 +125,7 @@ ngx_http_persona_geoip2(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     geo->path = value[1];
-    geo->interval = 60000;
+    interval = 60000;
 
     if (ngx_conf_full_name(cf->cycle, &geo->path, 1) != NGX_OK) {
         return NGX_CONF_ERROR;
@@ -150,12 +134,10 @@ ngx_http_persona_geoip2(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     for (i = 2; i < cf->args->nelts; i++) {
 
         if (ngx_strncmp(value[i].data, "reload=", 7) == 0) {
-            s.len = value[i].len - 7;
-            s.data = value[i].data + 7;
-
-            geo->interval = ngx_parse_time(&s, 0);
-            if (geo->interval == (ngx_msec_t) NGX_ERROR) {
-                goto invalid;
+            if (ngx_http_persona_watch_interval(cf, &value[i], &interval)
+                != NGX_CONF_OK)
+            {
+                return NGX_CONF_ERROR;
             }
 
             continue;
@@ -197,9 +179,9 @@ ngx_http_persona_geoip2(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         }
     }
 
-    geo->gen = ngx_http_persona_geo_load(geo, cf->log, NGX_LOG_EMERG);
-
-    if (geo->gen == NULL) {
+    gen = ngx_http_persona_geo_open(geo, &geo->path, cf->log,
+                                    NGX_LOG_EMERG);
+    if (gen == NULL) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "cannot use geoip2 database \"%V\"", &geo->path);
         return NGX_CONF_ERROR;
@@ -210,12 +192,21 @@ ngx_http_persona_geoip2(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     cln = ngx_pool_cleanup_add(cf->pool, 0);
     if (cln == NULL) {
-        ngx_http_persona_geo_release(geo->gen);
+        ngx_http_persona_geo_release(gen);
         return NGX_CONF_ERROR;
     }
 
-    cln->handler = ngx_http_persona_geo_cleanup;
-    cln->data = geo;
+    cln->handler = ngx_http_persona_geo_release;
+    cln->data = gen;
+
+    if (ngx_http_persona_watch_add(cf, "geoip2 database", &geo->path,
+                                   interval, ngx_http_persona_geo_open,
+                                   ngx_http_persona_geo_release, geo, gen,
+                                   &geo->watch)
+        != NGX_CONF_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
 
     pgeo = ngx_array_push(&pmcf->geo);
     if (pgeo == NULL) {
@@ -340,13 +331,13 @@ ngx_http_persona_geoip2_variable(ngx_conf_t *cf, ngx_command_t *cmd,
 }
 
 
-static ngx_http_persona_geo_gen_t *
-ngx_http_persona_geo_load(ngx_http_persona_geo_t *geo, ngx_log_t *log,
+static void *
+ngx_http_persona_geo_open(void *conf, ngx_str_t *path, ngx_log_t *log,
     ngx_uint_t level)
 {
     u_char                       proc[64], *buf;
     ssize_t                      rc, n;
-    off_t                        w;
+    off_t                        w, size;
     ngx_fd_t                     fd, mfd;
     ngx_file_info_t              fi;
     ngx_http_persona_geo_gen_t  *gen;
@@ -355,60 +346,58 @@ ngx_http_persona_geo_load(ngx_http_persona_geo_t *geo, ngx_log_t *log,
     buf = NULL;
     mfd = NGX_INVALID_FILE;
 
-    fd = ngx_open_file(geo->path.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+    fd = ngx_open_file(path->data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
 
     if (fd == NGX_INVALID_FILE) {
         ngx_log_error(level, log, ngx_errno,
-                      ngx_open_file_n " \"%V\" failed", &geo->path);
+                      ngx_open_file_n " \"%V\" failed", path);
         return NULL;
     }
 
     if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR) {
         ngx_log_error(level, log, ngx_errno,
-                      ngx_fd_info_n " \"%V\" failed", &geo->path);
+                      ngx_fd_info_n " \"%V\" failed", path);
         goto failed;
     }
 
-    geo->uniq = ngx_file_uniq(&fi);
-    geo->mtime = ngx_file_mtime(&fi);
-    geo->size = ngx_file_size(&fi);
+    size = ngx_file_size(&fi);
 
-    if (geo->size < 64 || geo->size > NGX_HTTP_PERSONA_GEO_MAX) {
+    if (size < 64 || size > NGX_HTTP_PERSONA_GEO_MAX) {
         ngx_log_error(level, log, 0,
                       "persona: geoip2 database \"%V\": %O bytes, not a "
-                      "MaxMind DB", &geo->path, geo->size);
+                      "MaxMind DB", path, size);
         goto failed;
     }
 
     /* read whole, so that the metadata marker can be checked before
      * libmaxminddb looks for it (older releases read past the end) */
 
-    buf = ngx_alloc(geo->size, log);
+    buf = ngx_alloc(size, log);
     if (buf == NULL) {
         goto failed;
     }
 
-    for (w = 0; w < geo->size; w += n) {
-        n = read(fd, buf + w, geo->size - w);
+    for (w = 0; w < size; w += n) {
+        n = read(fd, buf + w, size - w);
 
         if (n == -1) {
             ngx_log_error(level, log, ngx_errno,
-                          "read() \"%V\" failed", &geo->path);
+                          "read() \"%V\" failed", path);
             goto failed;
         }
 
         if (n == 0) {
             ngx_log_error(level, log, 0,
                           "persona: geoip2 database \"%V\" changed while "
-                          "read", &geo->path);
+                          "read", path);
             goto failed;
         }
     }
 
-    if (persona_mmdb_metadata(buf, geo->size) < 0) {
+    if (persona_mmdb_metadata(buf, size) < 0) {
         ngx_log_error(level, log, 0,
                       "persona: geoip2 database \"%V\": no metadata, "
-                      "not a MaxMind DB", &geo->path);
+                      "not a MaxMind DB", path);
         goto failed;
     }
 
@@ -419,8 +408,8 @@ ngx_http_persona_geo_load(ngx_http_persona_geo_t *geo, ngx_log_t *log,
         goto failed;
     }
 
-    for (w = 0; w < geo->size; w += rc) {
-        rc = write(mfd, buf + w, geo->size - w);
+    for (w = 0; w < size; w += rc) {
+        rc = write(mfd, buf + w, size - w);
 
         if (rc == -1) {
             ngx_log_error(level, log, ngx_errno,
@@ -440,13 +429,13 @@ ngx_http_persona_geo_load(ngx_http_persona_geo_t *geo, ngx_log_t *log,
 
     if (rc != MMDB_SUCCESS) {
         ngx_log_error(level, log, 0, "persona: geoip2 database \"%V\": %s",
-                      &geo->path, MMDB_strerror(rc));
+                      path, MMDB_strerror(rc));
         ngx_free(gen);
         gen = NULL;
         goto failed;
     }
 
-    if (ngx_http_persona_geo_verify(&gen->mmdb, log, level, &geo->path)
+    if (ngx_http_persona_geo_verify(&gen->mmdb, log, level, path)
         != NGX_OK)
     {
         MMDB_close(&gen->mmdb);
@@ -585,115 +574,17 @@ done:
 }
 
 
+/* a generation is freed when the last request that uses it ends */
+
 static void
-ngx_http_persona_geo_release(ngx_http_persona_geo_gen_t *gen)
+ngx_http_persona_geo_release(void *data)
 {
+    ngx_http_persona_geo_gen_t *gen = data;
+
     if (--gen->refs == 0) {
         MMDB_close(&gen->mmdb);
         ngx_free(gen);
     }
-}
-
-
-static void
-ngx_http_persona_geo_unref(void *data)
-{
-    ngx_http_persona_geo_release(data);
-}
-
-
-static void
-ngx_http_persona_geo_cleanup(void *data)
-{
-    ngx_http_persona_geo_t *geo = data;
-
-    if (geo->gen != NULL) {
-        ngx_http_persona_geo_release(geo->gen);
-        geo->gen = NULL;
-    }
-}
-
-
-ngx_int_t
-ngx_http_persona_geo_init_process(ngx_cycle_t *cycle)
-{
-    ngx_uint_t                     i;
-    ngx_http_persona_geo_t       **geo;
-    ngx_http_persona_main_conf_t  *pmcf;
-
-    pmcf = ngx_http_cycle_get_module_main_conf(cycle,
-                                               ngx_http_persona_module);
-    if (pmcf == NULL) {
-        return NGX_OK;
-    }
-
-    geo = pmcf->geo.elts;
-
-    for (i = 0; i < pmcf->geo.nelts; i++) {
-        if (geo[i]->interval == 0) {
-            continue;
-        }
-
-        geo[i]->log = cycle->log;
-        geo[i]->timer.handler = ngx_http_persona_geo_timer;
-        geo[i]->timer.data = geo[i];
-        geo[i]->timer.log = cycle->log;
-        geo[i]->timer.cancelable = 1;
-
-        ngx_add_timer(&geo[i]->timer, geo[i]->interval);
-    }
-
-    return NGX_OK;
-}
-
-
-/*
- * A stat() per interval, in a timer, never in a request.  A new file that
- * fails to load is reported once and the old data stays.
- */
-
-static void
-ngx_http_persona_geo_timer(ngx_event_t *ev)
-{
-    ngx_http_persona_geo_t *geo = ev->data;
-
-    ngx_file_info_t              fi;
-    ngx_http_persona_geo_t       fresh;
-    ngx_http_persona_geo_gen_t  *gen;
-
-    if (ngx_exiting || ngx_quit) {
-        return;
-    }
-
-    if (ngx_file_info(geo->path.data, &fi) != NGX_FILE_ERROR
-        && (ngx_file_uniq(&fi) != geo->uniq
-            || ngx_file_mtime(&fi) != geo->mtime
-            || ngx_file_size(&fi) != geo->size))
-    {
-        fresh = *geo;
-
-        gen = ngx_http_persona_geo_load(&fresh, geo->log, NGX_LOG_ERR);
-
-        if (gen != NULL) {
-            ngx_http_persona_geo_release(geo->gen);
-            geo->gen = gen;
-
-            ngx_log_error(NGX_LOG_NOTICE, geo->log, 0,
-                          "persona: geoip2 database \"%V\" reloaded",
-                          &geo->path);
-
-        } else {
-            ngx_log_error(NGX_LOG_ERR, geo->log, 0,
-                          "persona: geoip2 database \"%V\" not reloaded, "
-                          "the previous data stays in use", &geo->path);
-        }
-
-        geo->uniq = ngx_file_uniq(&fi);
-        geo->mtime = ngx_file_mtime(&fi);
-        geo->size = ngx_file_size(&fi);
-    }
-
-    ngx_add_timer(ev, geo->interval);
 }
 
 
@@ -705,6 +596,7 @@ ngx_http_persona_geo_lookup(ngx_http_request_t *r, ngx_uint_t db)
     ngx_http_persona_ctx_t         *ctx;
     MMDB_lookup_result_s            res;
     ngx_http_persona_geo_t        **geo;
+    ngx_http_persona_geo_gen_t     *gen;
     ngx_http_persona_main_conf_t   *pmcf;
     ngx_http_persona_geo_result_t  *gr;
 
@@ -727,7 +619,7 @@ ngx_http_persona_geo_lookup(ngx_http_request_t *r, ngx_uint_t db)
         }
     }
 
-    gr = &((ngx_http_persona_geo_result_t *) ctx->geo)[db];
+    gr = &ctx->geo[db];
 
     if (gr->done) {
         return gr;
@@ -747,16 +639,21 @@ ngx_http_persona_geo_lookup(ngx_http_request_t *r, ngx_uint_t db)
         return gr;
     }
 
+    gen = ngx_http_persona_watch_data(geo[db]->watch);
+    if (gen == NULL) {
+        return gr;
+    }
+
     cln = ngx_pool_cleanup_add(r->main->pool, 0);
     if (cln == NULL) {
         return NULL;
     }
 
-    gr->gen = geo[db]->gen;
-    gr->gen->refs++;
+    gr->gen = gen;
+    gen->refs++;
 
-    cln->handler = ngx_http_persona_geo_unref;
-    cln->data = gr->gen;
+    cln->handler = ngx_http_persona_geo_release;
+    cln->data = gen;
 
     res = MMDB_lookup_sockaddr(&gr->gen->mmdb, r->connection->sockaddr, &err);
 
@@ -784,6 +681,7 @@ ngx_http_persona_geo_variable(ngx_http_request_t *r,
                                           data;
 
     u_char                         *p;
+    double                          d;
     MMDB_entry_data_s               ed;
     ngx_http_persona_geo_result_t  *gr;
 
@@ -811,15 +709,24 @@ ngx_http_persona_geo_variable(ngx_http_request_t *r,
 
     case MMDB_DATA_TYPE_DOUBLE:
     case MMDB_DATA_TYPE_FLOAT:
-        p = ngx_pnalloc(r->pool, NGX_INT64_LEN + 8);
+        d = (ed.type == MMDB_DATA_TYPE_DOUBLE) ? ed.double_value
+                                               : (double) ed.float_value;
+
+        /* a value this large is no coordinate; below 1e8 the text fits
+         * "-100000000.0000", and NaN fails the comparison */
+
+        if (!(d > -1e8 && d < 1e8)) {
+            v->not_found = 1;
+            return NGX_OK;
+        }
+
+        p = ngx_pnalloc(r->pool, sizeof("-100000000.0000") - 1);
         if (p == NULL) {
             return NGX_ERROR;
         }
 
         v->data = p;
-        v->len = ngx_sprintf(p, "%.4f", ed.type == MMDB_DATA_TYPE_DOUBLE
-                                        ? ed.double_value
-                                        : (double) ed.float_value) - p;
+        v->len = ngx_sprintf(p, "%.4f", d) - p;
         break;
 
     case MMDB_DATA_TYPE_UINT16:

@@ -5,7 +5,8 @@
  * Who the visitor is: the first non-empty persona_id variable, else the
  * visitor cookie when it holds an id this module could have issued, else a
  * new random 128-bit id sent back with Set-Cookie.  Without consent (or
- * with Sec-GPC: 1) there is no id at all.
+ * with Sec-GPC: 1) there is no id at all.  Directives persona_id,
+ * persona_cookie, persona_consent; variable $persona_id.
  */
 
 
@@ -21,9 +22,25 @@ static ngx_int_t ngx_http_persona_cookie_attrs(ngx_conf_t *cf,
 static ngx_uint_t ngx_http_persona_cookie_token(ngx_str_t *s);
 static ngx_uint_t ngx_http_persona_cookie_present(ngx_http_request_t *r,
     ngx_http_persona_ctx_t *ctx);
+static ngx_http_persona_cookie_t *ngx_http_persona_default_cookie(
+    ngx_conf_t *cf, ngx_str_t *name);
+static ngx_int_t ngx_http_persona_id_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
 
 
 #define NGX_HTTP_PERSONA_RANDOM_POOL  512
+
+
+ngx_http_variable_t  ngx_http_persona_id_vars[] = {
+
+    { ngx_string("persona_id"), NULL,
+      ngx_http_persona_id_variable, 0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+      ngx_http_null_variable
+};
+
+
+static ngx_str_t  ngx_http_persona_gpc = ngx_string("http_sec_gpc");
 
 
 /*
@@ -66,8 +83,10 @@ ngx_http_persona_identify(ngx_http_request_t *r, ngx_http_persona_ctx_t *ctx)
         return NGX_OK;
     }
 
+    /* the id is not known yet: segments are their conditions alone */
+
     if (plcf->consent != NULL) {
-        switch (ngx_http_persona_cond_eval(r, plcf->consent)) {
+        switch (ngx_http_persona_cond_eval(r, ctx, plcf->consent, NULL)) {
 
         case 1:
             break;
@@ -214,10 +233,12 @@ ngx_http_persona_set_cookie(ngx_http_request_t *r, ngx_http_persona_ctx_t *ctx)
 {
     u_char                       *p;
     size_t                        len;
+    ngx_str_t                     value;
     ngx_uint_t                    secure;
-    ngx_table_elt_t              *h;
     ngx_http_persona_cookie_t    *cookie;
     ngx_http_persona_loc_conf_t  *plcf;
+
+    static ngx_str_t  key = ngx_string("Set-Cookie");
 
     r = r->main;
 
@@ -254,17 +275,7 @@ ngx_http_persona_set_cookie(ngx_http_request_t *r, ngx_http_persona_ctx_t *ctx)
         return NGX_ERROR;
     }
 
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    h->hash = 1;
-#if (nginx_version >= 1023000)
-    h->next = NULL;
-#endif
-    ngx_str_set(&h->key, "Set-Cookie");
-    h->value.data = p;
+    value.data = p;
 
     p = ngx_copy(p, cookie->name.data, cookie->name.len);
     *p++ = '=';
@@ -275,9 +286,12 @@ ngx_http_persona_set_cookie(ngx_http_request_t *r, ngx_http_persona_ctx_t *ctx)
         p = ngx_cpymem(p, "; Secure", sizeof("; Secure") - 1);
     }
 
-    h->value.len = p - h->value.data;
+    value.len = p - value.data;
 
-    ctx->cookie_header = h;
+    ctx->cookie_header = ngx_http_persona_push_header(r, &key, &value);
+    if (ctx->cookie_header == NULL) {
+        return NGX_ERROR;
+    }
 
     return NGX_OK;
 }
@@ -376,7 +390,9 @@ ngx_http_persona_consent(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_persona_loc_conf_t *plcf = conf;
 
-    ngx_str_t  *value;
+    ngx_str_t                     *value;
+    ngx_http_persona_consent_t    *c;
+    ngx_http_persona_main_conf_t  *pmcf;
 
     if (plcf->consent != NGX_CONF_UNSET_PTR) {
         return "is duplicate";
@@ -393,6 +409,19 @@ ngx_http_persona_consent(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     if (plcf->consent == NULL) {
         return NGX_CONF_ERROR;
     }
+
+    /* the segment check refuses what a consent condition cannot know */
+
+    pmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_persona_module);
+
+    c = ngx_array_push(&pmcf->consents);
+    if (c == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    c->cond = plcf->consent;
+    c->file = cf->conf_file->file.name;
+    c->line = cf->conf_file->line;
 
     return NGX_CONF_OK;
 }
@@ -531,7 +560,7 @@ invalid:
 }
 
 
-ngx_http_persona_cookie_t *
+static ngx_http_persona_cookie_t *
 ngx_http_persona_default_cookie(ngx_conf_t *cf, ngx_str_t *name)
 {
     ngx_str_t                   var, path, samesite;
@@ -646,4 +675,67 @@ ngx_http_persona_cookie_token(ngx_str_t *s)
     }
 
     return 1;
+}
+
+
+char *
+ngx_http_persona_merge_cookie(ngx_conf_t *cf,
+    ngx_http_persona_loc_conf_t *prev, ngx_http_persona_loc_conf_t *conf)
+{
+    static ngx_str_t  name = ngx_string("persona");
+
+    if (conf->cookie != NGX_CONF_UNSET_PTR) {
+        return NGX_CONF_OK;
+    }
+
+    if (prev->cookie != NGX_CONF_UNSET_PTR) {
+        conf->cookie = prev->cookie;
+        return NGX_CONF_OK;
+    }
+
+    /* the default, "persona_cookie persona;", built once per level */
+
+    conf->cookie = ngx_http_persona_default_cookie(cf, &name);
+    if (conf->cookie == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    prev->cookie = conf->cookie;
+
+    return NGX_CONF_OK;
+}
+
+
+char *
+ngx_http_persona_id_init(ngx_conf_t *cf, ngx_http_persona_main_conf_t *pmcf)
+{
+    pmcf->gpc_index = ngx_http_get_variable_index(cf, &ngx_http_persona_gpc);
+
+    return (pmcf->gpc_index == NGX_ERROR) ? NGX_CONF_ERROR : NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_persona_id_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_http_persona_ctx_t  *ctx;
+
+    ctx = ngx_http_persona_get_ctx(r);
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_persona_identify(r, ctx) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (ctx->id.len == 0) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    ngx_http_persona_variable_str(v, ctx->id.data, ctx->id.len);
+
+    return NGX_OK;
 }

@@ -2,14 +2,17 @@
 /*
  * Copyright (C) ngx_http_persona_module authors
  *
- * Module definition: directives, configuration create/merge, and the
- * request context that survives internal redirects.
+ * Module definition: every directive (each file parses its own), the
+ * configuration create/merge, the registration of every file's
+ * variables, process hooks, and the request context that survives
+ * internal redirects.
  */
 
 
 #include "ngx_http_persona_module.h"
 
 #include "persona_channel.h"
+#include "persona_list.h"
 
 
 static ngx_int_t ngx_http_persona_preconfiguration(ngx_conf_t *cf);
@@ -19,6 +22,8 @@ static char *ngx_http_persona_init_main_conf(ngx_conf_t *cf, void *conf);
 static void *ngx_http_persona_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_persona_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
+static ngx_int_t ngx_http_persona_register_variables(ngx_conf_t *cf,
+    ngx_http_variable_t *vars);
 static void ngx_http_persona_ctx_cleanup(void *data);
 static ngx_int_t ngx_http_persona_init_process(ngx_cycle_t *cycle);
 static void ngx_http_persona_exit_process(ngx_cycle_t *cycle);
@@ -157,7 +162,35 @@ static ngx_command_t  ngx_http_persona_commands[] = {
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_size_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
-      offsetof(ngx_http_persona_loc_conf_t, hold),
+      offsetof(ngx_http_persona_loc_conf_t, slot_buffer_size),
+      NULL },
+
+    { ngx_string("persona_holdout"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE12,
+      ngx_http_persona_holdout_cmd,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("persona_entry_cookie"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE12,
+      ngx_http_persona_entry_cookie,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("persona_metrics_zone"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE2,
+      ngx_http_persona_metrics_zone,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("persona_metrics"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_persona_metrics,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
       NULL },
 
       ngx_null_command
@@ -195,19 +228,47 @@ ngx_module_t  ngx_http_persona_module = {
 };
 
 
-static ngx_str_t  ngx_http_persona_gpc = ngx_string("http_sec_gpc");
+/* every file's variables, registered before the configuration is read */
+
+static ngx_http_variable_t  *ngx_http_persona_variables[] = {
+    ngx_http_persona_id_vars,
+    ngx_http_persona_geo_vars,
+    ngx_http_persona_context_vars,
+    ngx_http_persona_time_vars,
+    ngx_http_persona_segment_vars,
+    ngx_http_persona_content_vars,
+    ngx_http_persona_experiment_vars,
+    ngx_http_persona_event_vars,
+    ngx_http_persona_conversion_vars,
+    NULL
+};
 
 
 static ngx_int_t
 ngx_http_persona_preconfiguration(ngx_conf_t *cf)
 {
-    return ngx_http_persona_add_variables(cf);
+    ngx_uint_t  i;
+
+    for (i = 0; ngx_http_persona_variables[i] != NULL; i++) {
+        if (ngx_http_persona_register_variables(cf,
+                                                ngx_http_persona_variables[i])
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
 }
 
 
 static ngx_int_t
 ngx_http_persona_postconfiguration(ngx_conf_t *cf)
 {
+    if (ngx_http_persona_metrics_init(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     return ngx_http_persona_filter_init(cf);
 }
 
@@ -215,18 +276,14 @@ ngx_http_persona_postconfiguration(ngx_conf_t *cf)
 static ngx_int_t
 ngx_http_persona_init_process(ngx_cycle_t *cycle)
 {
-    if (ngx_http_persona_geo_init_process(cycle) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    return ngx_http_persona_crm_init_process(cycle);
+    return ngx_http_persona_watch_init_process(cycle);
 }
 
 
 static void
 ngx_http_persona_exit_process(ngx_cycle_t *cycle)
 {
-    ngx_http_persona_crm_exit_process(cycle);
+    ngx_http_persona_watch_exit_process(cycle);
 }
 
 
@@ -242,62 +299,50 @@ ngx_http_persona_create_main_conf(ngx_conf_t *cf)
 
     if (ngx_array_init(&pmcf->experiments, cf->pool, 4,
                        sizeof(ngx_http_persona_experiment_t))
-        != NGX_OK)
+        != NGX_OK
+        || ngx_array_init(&pmcf->segments, cf->pool, 4,
+                          sizeof(ngx_http_persona_segment_t))
+           != NGX_OK
+        || ngx_array_init(&pmcf->consents, cf->pool, 2,
+                          sizeof(ngx_http_persona_consent_t))
+           != NGX_OK
+        || ngx_array_init(&pmcf->geo, cf->pool, 2,
+                          sizeof(ngx_http_persona_geo_t *))
+           != NGX_OK
+        || ngx_array_init(&pmcf->watches, cf->pool, 2,
+                          sizeof(ngx_http_persona_watch_t *))
+           != NGX_OK
+        || ngx_array_init(&pmcf->channel_rules, cf->pool, 4,
+                          sizeof(persona_channel_rule_t))
+           != NGX_OK
+        || ngx_array_init(&pmcf->sets, cf->pool, 4,
+                          sizeof(ngx_http_persona_content_set_t))
+           != NGX_OK)
     {
         return NULL;
     }
 
-    if (ngx_array_init(&pmcf->segments, cf->pool, 4,
-                       sizeof(ngx_http_persona_segment_t))
-        != NGX_OK)
-    {
-        return NULL;
-    }
-
-    if (ngx_array_init(&pmcf->geo, cf->pool, 2,
-                       sizeof(ngx_http_persona_geo_t *))
-        != NGX_OK)
-    {
-        return NULL;
-    }
-
-    if (ngx_array_init(&pmcf->channel_rules, cf->pool, 4,
-                       sizeof(persona_channel_rule_t))
-        != NGX_OK)
-    {
-        return NULL;
-    }
-
-    if (ngx_array_init(&pmcf->sets, cf->pool, 4,
-                       sizeof(ngx_http_persona_content_set_t))
-        != NGX_OK)
-    {
-        return NULL;
-    }
+    pmcf->holdout = NGX_CONF_UNSET_UINT;
 
     return pmcf;
 }
 
+
+/* the http block is read: each file checks and completes what it owns */
 
 static char *
 ngx_http_persona_init_main_conf(ngx_conf_t *cf, void *conf)
 {
     ngx_http_persona_main_conf_t *pmcf = conf;
 
-    pmcf->gpc_index = ngx_http_get_variable_index(cf, &ngx_http_persona_gpc);
-    if (pmcf->gpc_index == NGX_ERROR) {
-        return NGX_CONF_ERROR;
-    }
-
-    if (ngx_http_persona_segments_check(cf, pmcf) != NGX_CONF_OK) {
-        return NGX_CONF_ERROR;
-    }
-
-    if (ngx_http_persona_context_init(cf, pmcf) != NGX_CONF_OK) {
-        return NGX_CONF_ERROR;
-    }
-
-    if (ngx_http_persona_event_init(cf, pmcf) != NGX_CONF_OK) {
+    if (ngx_http_persona_id_init(cf, pmcf) != NGX_CONF_OK
+        || ngx_http_persona_context_init(cf, pmcf) != NGX_CONF_OK
+        || ngx_http_persona_time_init(cf, pmcf) != NGX_CONF_OK
+        || ngx_http_persona_segments_check(cf, pmcf) != NGX_CONF_OK
+        || ngx_http_persona_content_init(cf, pmcf) != NGX_CONF_OK
+        || ngx_http_persona_experiments_check(cf, pmcf) != NGX_CONF_OK
+        || ngx_http_persona_event_init(cf, pmcf) != NGX_CONF_OK)
+    {
         return NGX_CONF_ERROR;
     }
 
@@ -323,7 +368,8 @@ ngx_http_persona_create_loc_conf(ngx_conf_t *cf)
     plcf->goals = NGX_CONF_UNSET_PTR;
     plcf->slots = NGX_CONF_UNSET_PTR;
     plcf->cache = NGX_CONF_UNSET_UINT;
-    plcf->hold = NGX_CONF_UNSET_SIZE;
+    plcf->slot_buffer_size = NGX_CONF_UNSET_SIZE;
+    plcf->entry = NGX_CONF_UNSET_PTR;
 
     return plcf;
 }
@@ -335,8 +381,6 @@ ngx_http_persona_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_persona_loc_conf_t *prev = parent;
     ngx_http_persona_loc_conf_t *conf = child;
 
-    static ngx_str_t  name = ngx_string("persona");
-
     ngx_conf_merge_value(conf->enable, prev->enable, 0);
     ngx_conf_merge_ptr_value(conf->ids, prev->ids, NULL);
     ngx_conf_merge_ptr_value(conf->consent, prev->consent, NULL);
@@ -345,7 +389,8 @@ ngx_http_persona_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_ptr_value(conf->slots, prev->slots, NULL);
     ngx_conf_merge_uint_value(conf->cache, prev->cache,
                               NGX_HTTP_PERSONA_CACHE_PRIVATE);
-    ngx_conf_merge_size_value(conf->hold, prev->hold, 16 * 1024);
+    ngx_conf_merge_size_value(conf->slot_buffer_size, prev->slot_buffer_size,
+                              16 * 1024);
 
     if (ngx_http_merge_types(cf, &conf->types_keys, &conf->types,
                              &prev->types_keys, &prev->types,
@@ -361,24 +406,32 @@ ngx_http_persona_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         return NGX_CONF_ERROR;
     }
 
-    if (conf->cookie == NGX_CONF_UNSET_PTR) {
-
-        if (prev->cookie != NGX_CONF_UNSET_PTR) {
-            conf->cookie = prev->cookie;
-
-        } else {
-            /* the default, "persona_cookie persona;" */
-
-            conf->cookie = ngx_http_persona_default_cookie(cf, &name);
-            if (conf->cookie == NULL) {
-                return NGX_CONF_ERROR;
-            }
-
-            prev->cookie = conf->cookie;
-        }
+    if (ngx_http_persona_merge_cookie(cf, prev, conf) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
     }
 
-    return NGX_CONF_OK;
+    return ngx_http_persona_merge_entry(cf, prev, conf);
+}
+
+
+/* registers a table of variables ending with ngx_http_null_variable */
+
+static ngx_int_t
+ngx_http_persona_register_variables(ngx_conf_t *cf, ngx_http_variable_t *vars)
+{
+    ngx_http_variable_t  *var, *v;
+
+    for (v = vars; v->name.len; v++) {
+        var = ngx_http_add_variable(cf, &v->name, v->flags);
+        if (var == NULL) {
+            return NGX_ERROR;
+        }
+
+        var->get_handler = v->get_handler;
+        var->data = v->data;
+    }
+
+    return NGX_OK;
 }
 
 
@@ -417,7 +470,8 @@ ngx_http_persona_find_ctx(ngx_http_request_t *r)
 ngx_http_persona_ctx_t *
 ngx_http_persona_get_ctx(ngx_http_request_t *r)
 {
-    ngx_uint_t                     i, n, ns;
+    size_t                         bytes;
+    ngx_uint_t                     i, n, ns, nc;
     ngx_pool_cleanup_t            *cln;
     ngx_http_persona_ctx_t        *ctx;
     ngx_http_persona_main_conf_t  *pmcf;
@@ -432,9 +486,16 @@ ngx_http_persona_get_ctx(ngx_http_request_t *r)
     pmcf = ngx_http_get_module_main_conf(r, ngx_http_persona_module);
     n = pmcf->experiments.nelts;
     ns = pmcf->segments.nelts;
+    nc = pmcf->sets.nelts;
+
+    /* the arrays of ngx_int_t first, then bytes: exposed, segments,
+     * set_state, reads */
+
+    bytes = (n + nc) + ns + nc + nc * n;
 
     cln = ngx_pool_cleanup_add(r->pool, sizeof(ngx_http_persona_ctx_t)
-                                        + n * sizeof(ngx_int_t) + n + ns);
+                                        + (n + nc) * sizeof(ngx_int_t)
+                                        + bytes);
     if (cln == NULL) {
         return NULL;
     }
@@ -443,15 +504,22 @@ ngx_http_persona_get_ctx(ngx_http_request_t *r)
     ngx_memzero(ctx, sizeof(ngx_http_persona_ctx_t));
 
     ctx->assign = (ngx_int_t *) (ctx + 1);
-    ctx->exposed = (u_char *) (ctx->assign + n);
+    ctx->rule = ctx->assign + n;
+    ctx->exposed = (u_char *) (ctx->rule + nc);
 
     for (i = 0; i < n; i++) {
         ctx->assign[i] = NGX_HTTP_PERSONA_UNKNOWN;
     }
 
-    ctx->segments = ctx->exposed + n;
+    for (i = 0; i < nc; i++) {
+        ctx->rule[i] = NGX_HTTP_PERSONA_UNKNOWN;
+    }
 
-    ngx_memzero(ctx->exposed, n + ns);
+    ctx->segments = ctx->exposed + n + nc;
+    ctx->set_state = ctx->segments + ns;
+    ctx->reads = ctx->set_state + nc;
+
+    ngx_memzero(ctx->exposed, bytes);
 
     cln->handler = ngx_http_persona_ctx_cleanup;
 
@@ -468,44 +536,64 @@ ngx_http_persona_ctx_cleanup(void *data)
 }
 
 
-ngx_int_t
-ngx_http_persona_parse_percent(ngx_str_t *value)
+/* a response header added by the module (Set-Cookie, Vary, ...) */
+
+ngx_table_elt_t *
+ngx_http_persona_push_header(ngx_http_request_t *r, ngx_str_t *key,
+    ngx_str_t *value)
 {
-    ngx_int_t  bp;
+    ngx_table_elt_t  *h;
 
-    bp = persona_hash_parse_percent(value->data, value->len);
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NULL;
+    }
 
-    return (bp < 0) ? NGX_ERROR : bp;
+    h->hash = 1;
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+    h->key = *key;
+    h->value = *value;
+
+    return h;
+}
+
+
+void
+ngx_http_persona_variable_str(ngx_http_variable_value_t *v, u_char *data,
+    size_t len)
+{
+    v->data = data;
+    v->len = len;
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+}
+
+
+/* a module-wide counter (NGX_HTTP_PERSONA_COUNT_), when metrics are on */
+
+void
+ngx_http_persona_count(ngx_http_request_t *r, ngx_uint_t counter)
+{
+    ngx_http_persona_main_conf_t  *pmcf;
+
+    pmcf = ngx_http_get_module_main_conf(r, ngx_http_persona_module);
+
+    if (pmcf->counters != NULL && pmcf->counters[counter] != NULL) {
+        (void) ngx_atomic_fetch_add(pmcf->counters[counter], 1);
+    }
 }
 
 
 /*
- * Names of experiments (which name variables), variants, slots, segments:
- * 1 to 64 letters, digits and "_", plus the characters of "extra".
+ * Names of experiments (which name variables), variants, slots, segments,
+ * goals: 1 to 64 letters, digits and "_", plus the characters of "extra".
  */
 
 ngx_uint_t
 ngx_http_persona_valid_name(ngx_str_t *name, const char *extra)
 {
-    u_char      c;
-    ngx_uint_t  i;
-
-    if (name->len == 0 || name->len > 64) {
-        return 0;
-    }
-
-    for (i = 0; i < name->len; i++) {
-        c = name->data[i];
-
-        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-            || (c >= '0' && c <= '9') || c == '_'
-            || (c != '\0' && ngx_strchr(extra, c) != NULL))
-        {
-            continue;
-        }
-
-        return 0;
-    }
-
-    return 1;
+    return persona_name_valid(name->data, name->len, extra);
 }

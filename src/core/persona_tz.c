@@ -600,3 +600,63 @@ persona_tz_parse(const unsigned char *data, size_t len,
 
     return tz;
 }
+
+
+int
+persona_tz_parse_utc(const unsigned char *p, size_t len, int64_t *t)
+{
+    int                   f[6], n, i;
+    const unsigned char  *last;
+
+    static const int   width[] = { 4, 2, 2, 2, 2, 2 };
+    static const char  sep[] = "--T::";
+
+    last = p + len;
+    f[3] = f[4] = f[5] = 0;
+
+    for (n = 0; n < 6; n++) {
+        if (n > 0) {
+            if (p == last || *p != (unsigned char) sep[n - 1]) {
+                break;
+            }
+
+            p++;
+        }
+
+        if (last - p < width[n]) {
+            return -1;
+        }
+
+        f[n] = 0;
+
+        for (i = 0; i < width[n]; i++, p++) {
+            if (*p < '0' || *p > '9') {
+                return -1;
+            }
+
+            f[n] = f[n] * 10 + (*p - '0');
+        }
+    }
+
+    /* a date alone, or a date and time ending with "Z" */
+
+    if (n == 3) {
+        if (p != last) {
+            return -1;
+        }
+
+    } else if (n < 5 || p + 1 != last || *p != 'Z') {
+        return -1;
+    }
+
+    if (f[0] < 1970 || f[1] < 1 || f[1] > 12 || f[2] < 1 || f[2] > 31
+        || f[3] > 23 || f[4] > 59 || f[5] > 60)
+    {
+        return -1;
+    }
+
+    *t = persona_tz_days(f[0], f[1], f[2]) * 86400
+         + f[3] * 3600 + f[4] * 60 + f[5];
+
+    return 0;
+}

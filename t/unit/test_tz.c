@@ -201,6 +201,59 @@ teardown(void **state)
 }
 
 
+
+/* schedule instants: the dates configuration writes, against timegm() */
+
+static void
+utc(const char *s, int ok, int64_t want)
+{
+    int64_t  t;
+
+    t = -1;
+    assert_int_equal(persona_tz_parse_utc((const unsigned char *) s,
+                                          strlen(s), &t), ok ? 0 : -1);
+    if (ok) {
+        assert_true(t == want);
+    }
+}
+
+
+static void
+test_parse_utc(void **state)
+{
+    struct tm  tm;
+
+    utc("1970-01-01", 1, 0);
+    utc("2026-12-01", 1, 1796083200);
+    utc("2026-12-01T09:30Z", 1, 1796083200 + 9 * 3600 + 30 * 60);
+    utc("2026-12-01T09:30:15Z", 1, 1796083200 + 9 * 3600 + 30 * 60 + 15);
+    utc("2024-02-29T23:59:59Z", 1, 1709251199);
+    utc("2000-03-01", 1, 951868800);
+
+    memset(&tm, 0, sizeof(tm));
+    tm.tm_year = 9999 - 1900;
+    tm.tm_mon = 11;
+    tm.tm_mday = 31;
+    utc("9999-12-31", 1, (int64_t) timegm(&tm));
+
+    utc("", 0, 0);
+    utc("1969-12-31", 0, 0);
+    utc("2026-13-01", 0, 0);
+    utc("2026-00-01", 0, 0);
+    utc("2026-12-32", 0, 0);
+    utc("2026-12-01T24:00Z", 0, 0);
+    utc("2026-12-01T09:60Z", 0, 0);
+    utc("2026-12-01T09:30", 0, 0);
+    utc("2026-12-01T09Z", 0, 0);
+    utc("2026-12-01Z", 0, 0);
+    utc("2026-12-01T09:30:15", 0, 0);
+    utc("2026-12-01T09:30:15Zx", 0, 0);
+    utc("2026-1-01", 0, 0);
+    utc("20261201", 0, 0);
+    utc("2026-12-01 09:30Z", 0, 0);
+    utc("+026-12-01", 0, 0);
+}
+
 int
 main(void)
 {
@@ -209,6 +262,7 @@ main(void)
         cmocka_unit_test_teardown(test_against_libc, teardown),
         cmocka_unit_test_teardown(test_posix, teardown),
         cmocka_unit_test_teardown(test_broken, teardown),
+        cmocka_unit_test(test_parse_utc),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
