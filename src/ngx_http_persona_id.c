@@ -5,8 +5,13 @@
  * Who the visitor is: the first non-empty persona_id variable, else the
  * visitor cookie when it holds an id this module could have issued, else a
  * new random 128-bit id sent back with Set-Cookie.  Without consent (or
- * with Sec-GPC: 1) there is no id at all.  Directives persona_id,
+ * with Sec-GPC: 1) there is no id at all, and a visitor cookie the
+ * request still carries is expired.  Directives persona_id,
  * persona_cookie, persona_consent; variable $persona_id.
+ *
+ * A browser sends every cookie of that name it holds (another path, a
+ * parent domain), in an order the module does not choose: the first one
+ * that holds a valid id is the visitor's.
  */
 
 
@@ -16,12 +21,16 @@
 
 
 static ngx_uint_t ngx_http_persona_valid_cookie_id(ngx_str_t *v);
+static ngx_uint_t ngx_http_persona_cookie_id(ngx_http_request_t *r,
+    ngx_http_persona_cookie_t *cookie, ngx_str_t *id);
+static ngx_uint_t ngx_http_persona_cookie_in(ngx_str_t *header,
+    ngx_str_t *name, ngx_str_t *id);
 static ngx_int_t ngx_http_persona_cookie_attrs(ngx_conf_t *cf,
     ngx_http_persona_cookie_t *cookie, ngx_str_t *domain, ngx_str_t *path,
     ngx_str_t *samesite);
 static ngx_uint_t ngx_http_persona_cookie_token(ngx_str_t *s);
 static ngx_uint_t ngx_http_persona_cookie_present(ngx_http_request_t *r,
-    ngx_http_persona_ctx_t *ctx);
+    ngx_http_persona_ctx_t *ctx, ngx_http_persona_cookie_t *cookie);
 static ngx_http_persona_cookie_t *ngx_http_persona_default_cookie(
     ngx_conf_t *cf, ngx_str_t *name);
 static ngx_int_t ngx_http_persona_id_variable(ngx_http_request_t *r,
@@ -80,7 +89,7 @@ ngx_http_persona_identify(ngx_http_request_t *r, ngx_http_persona_ctx_t *ctx)
     if (vv != NULL && !vv->not_found && vv->len == 1 && vv->data[0] == '1') {
         ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                        "persona: Sec-GPC, no id");
-        return NGX_OK;
+        goto refused;
     }
 
     /* the id is not known yet: segments are their conditions alone */
@@ -94,7 +103,7 @@ ngx_http_persona_identify(ngx_http_request_t *r, ngx_http_persona_ctx_t *ctx)
         case 0:
             ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                            "persona: no consent, no id");
-            return NGX_OK;
+            goto refused;
 
         default:
             return NGX_ERROR;
@@ -132,13 +141,8 @@ ngx_http_persona_identify(ngx_http_request_t *r, ngx_http_persona_ctx_t *ctx)
         return NGX_OK;
     }
 
-    vv = ngx_http_get_indexed_variable(r, plcf->cookie->index);
-
-    if (vv != NULL && !vv->not_found && vv->len) {
-        value.len = vv->len;
-        value.data = vv->data;
-
-        if (ngx_http_persona_valid_cookie_id(&value)) {
+    if (ngx_http_persona_cookie_id(r, plcf->cookie, &value)) {
+        if (value.len) {
             ctx->id = value;
             return NGX_OK;
         }
@@ -164,6 +168,19 @@ ngx_http_persona_identify(ngx_http_request_t *r, ngx_http_persona_ctx_t *ctx)
     /* now, for ids first needed after the header filter (add_header) */
 
     return ngx_http_persona_set_cookie(r, ctx);
+
+refused:
+
+    /* consent withdrawn: the browser forgets the id it was given */
+
+    if (plcf->cookie != NULL
+        && ngx_http_persona_cookie_id(r, plcf->cookie, &value))
+    {
+        ctx->cookie_expire = 1;
+        return ngx_http_persona_set_cookie(r, ctx);
+    }
+
+    return NGX_OK;
 }
 
 
@@ -228,6 +245,99 @@ ngx_http_persona_valid_cookie_id(ngx_str_t *v)
 }
 
 
+/*
+ * Whether the request has a cookie of that name; id: the first valid id
+ * among them, empty if none is valid.
+ */
+
+static ngx_uint_t
+ngx_http_persona_cookie_id(ngx_http_request_t *r,
+    ngx_http_persona_cookie_t *cookie, ngx_str_t *id)
+{
+    ngx_uint_t        found;
+    ngx_table_elt_t  *h;
+#if (nginx_version < 1023000)
+    ngx_uint_t        i;
+    ngx_table_elt_t **hh;
+#endif
+
+    ngx_str_null(id);
+    found = 0;
+
+#if (nginx_version >= 1023000)
+    for (h = r->headers_in.cookie; h != NULL; h = h->next) {
+#else
+    hh = r->headers_in.cookies.elts;
+
+    for (i = 0; i < r->headers_in.cookies.nelts; i++) {
+        h = hh[i];
+#endif
+        found |= ngx_http_persona_cookie_in(&h->value, &cookie->name, id);
+
+        if (id->len) {
+            return 1;
+        }
+    }
+
+    return found;
+}
+
+
+/*
+ * "a=1; persona=ID; b=2": as browsers write it, and as nginx reads it
+ * (a comma belongs to the value, which is then not an id)
+ */
+
+static ngx_uint_t
+ngx_http_persona_cookie_in(ngx_str_t *header, ngx_str_t *name,
+    ngx_str_t *id)
+{
+    u_char      *p, *last, *end, *v;
+    ngx_str_t    value;
+    ngx_uint_t   found;
+
+    found = 0;
+    p = header->data;
+    last = p + header->len;
+
+    while (p < last) {
+        while (p < last && (*p == ' ' || *p == ';')) {
+            p++;
+        }
+
+        for (end = p; end < last && *end != ';'; end++) {
+            /* void */
+        }
+
+        if ((size_t) (end - p) > name->len && p[name->len] == '='
+            && ngx_strncmp(p, name->data, name->len) == 0)
+        {
+            v = p + name->len + 1;
+
+            value.data = v;
+            value.len = end - v;
+
+            while (value.len && value.data[value.len - 1] == ' ') {
+                value.len--;
+            }
+
+            if (value.len) {
+                found = 1;
+            }
+
+            if (ngx_http_persona_valid_cookie_id(&value)) {
+                *id = value;
+                return 1;
+            }
+        }
+
+        p = end;
+    }
+
+    return found;
+}
+
+
 ngx_int_t
 ngx_http_persona_set_cookie(ngx_http_request_t *r, ngx_http_persona_ctx_t *ctx)
 {
@@ -235,39 +345,49 @@ ngx_http_persona_set_cookie(ngx_http_request_t *r, ngx_http_persona_ctx_t *ctx)
     size_t                        len;
     ngx_str_t                     value;
     ngx_uint_t                    secure;
+    ngx_table_elt_t              *h;
     ngx_http_persona_cookie_t    *cookie;
     ngx_http_persona_loc_conf_t  *plcf;
 
     static ngx_str_t  key = ngx_string("Set-Cookie");
+    static ngx_str_t  expire = ngx_string(
+                                 "; Max-Age=0; "
+                                 "Expires=Thu, 01 Jan 1970 00:00:00 GMT");
 
     r = r->main;
 
-    if (!ctx->id_new || r->header_sent
-        || (ctx->cookie_sent && ngx_http_persona_cookie_present(r, ctx)))
-    {
+    if (!(ctx->id_new || ctx->cookie_expire) || r->header_sent) {
         return NGX_OK;
     }
 
     plcf = ngx_http_get_module_loc_conf(r, ngx_http_persona_module);
     cookie = plcf->cookie;
 
-    if (cookie == NULL) {
+    /*
+     * Called again from the header filter: an error page finalized by a
+     * filter (412 from the not-modified filter) starts from empty headers,
+     * and its response must still carry the cookie.
+     */
+
+    if (cookie == NULL
+        || (ctx->cookie_sent
+            && ngx_http_persona_cookie_present(r, ctx, cookie)))
+    {
         return NGX_OK;
     }
-
-    ctx->cookie_sent = 1;
 
     secure = (cookie->secure == NGX_HTTP_PERSONA_SECURE_ON);
 
 #if (NGX_HTTP_SSL)
     if (cookie->secure == NGX_HTTP_PERSONA_SECURE_AUTO
-        && r->main->connection->ssl != NULL)
+        && r->connection->ssl != NULL)
     {
         secure = 1;
     }
 #endif
 
-    len = cookie->name.len + 1 + ctx->id.len + cookie->attrs.len
+    len = cookie->name.len + 1 + ctx->id.len + expire.len
+          + sizeof("; Max-Age=") - 1 + NGX_TIME_T_LEN + cookie->attrs.len
           + (secure ? sizeof("; Secure") - 1 : 0);
 
     p = ngx_pnalloc(r->pool, len);
@@ -279,7 +399,18 @@ ngx_http_persona_set_cookie(ngx_http_request_t *r, ngx_http_persona_ctx_t *ctx)
 
     p = ngx_copy(p, cookie->name.data, cookie->name.len);
     *p++ = '=';
-    p = ngx_copy(p, ctx->id.data, ctx->id.len);
+
+    if (ctx->id_new) {
+        p = ngx_copy(p, ctx->id.data, ctx->id.len);
+
+        if (cookie->max_age) {
+            p = ngx_sprintf(p, "; Max-Age=%T", cookie->max_age);
+        }
+
+    } else {
+        p = ngx_copy(p, expire.data, expire.len);
+    }
+
     p = ngx_copy(p, cookie->attrs.data, cookie->attrs.len);
 
     if (secure) {
@@ -288,24 +419,30 @@ ngx_http_persona_set_cookie(ngx_http_request_t *r, ngx_http_persona_ctx_t *ctx)
 
     value.len = p - value.data;
 
-    ctx->cookie_header = ngx_http_persona_push_header(r, &key, &value);
-    if (ctx->cookie_header == NULL) {
+    h = ngx_http_persona_push_header(r, &key, &value);
+    if (h == NULL) {
         return NGX_ERROR;
     }
+
+    ctx->cookie_sent = 1;
 
     return NGX_OK;
 }
 
 
-/* error pages may drop the headers set so far */
+/* the module's Set-Cookie among the response headers as they are now */
 
 static ngx_uint_t
 ngx_http_persona_cookie_present(ngx_http_request_t *r,
-    ngx_http_persona_ctx_t *ctx)
+    ngx_http_persona_ctx_t *ctx, ngx_http_persona_cookie_t *cookie)
 {
+    size_t            n;
+    ngx_str_t        *v;
     ngx_uint_t        i;
     ngx_list_part_t  *part;
     ngx_table_elt_t  *h;
+
+    n = cookie->name.len + 1 + (ctx->id_new ? ctx->id.len : 0);
 
     part = &r->headers_out.headers.part;
     h = part->elts;
@@ -322,9 +459,24 @@ ngx_http_persona_cookie_present(ngx_http_request_t *r,
             i = 0;
         }
 
-        if (&h[i] == ctx->cookie_header) {
-            return h[i].hash != 0;
+        v = &h[i].value;
+
+        if (h[i].hash == 0
+            || h[i].key.len != sizeof("Set-Cookie") - 1
+            || ngx_strncasecmp(h[i].key.data, (u_char *) "Set-Cookie",
+                               sizeof("Set-Cookie") - 1) != 0
+            || v->len <= n || v->data[n] != ';'
+            || ngx_strncmp(v->data, cookie->name.data, cookie->name.len)
+               != 0
+            || v->data[cookie->name.len] != '='
+            || (ctx->id_new
+                && ngx_strncmp(v->data + cookie->name.len + 1,
+                               ctx->id.data, ctx->id.len) != 0))
+        {
+            continue;
         }
+
+        return 1;
     }
 }
 
@@ -563,7 +715,7 @@ invalid:
 static ngx_http_persona_cookie_t *
 ngx_http_persona_default_cookie(ngx_conf_t *cf, ngx_str_t *name)
 {
-    ngx_str_t                   var, path, samesite;
+    ngx_str_t                   path, samesite;
     ngx_http_persona_cookie_t  *cookie;
 
     if (name->len == 0 || !ngx_http_persona_cookie_token(name)
@@ -584,19 +736,6 @@ ngx_http_persona_default_cookie(ngx_conf_t *cf, ngx_str_t *name)
     cookie->max_age = 365 * 86400;
     cookie->secure = NGX_HTTP_PERSONA_SECURE_AUTO;
 
-    var.len = sizeof("cookie_") - 1 + name->len;
-    var.data = ngx_pnalloc(cf->pool, var.len);
-    if (var.data == NULL) {
-        return NULL;
-    }
-
-    ngx_memcpy(ngx_cpymem(var.data, "cookie_", 7), name->data, name->len);
-
-    cookie->index = ngx_http_get_variable_index(cf, &var);
-    if (cookie->index == NGX_ERROR) {
-        return NULL;
-    }
-
     ngx_str_set(&path, "/");
     ngx_str_set(&samesite, "Lax");
 
@@ -610,7 +749,10 @@ ngx_http_persona_default_cookie(ngx_conf_t *cf, ngx_str_t *name)
 }
 
 
-/* the attributes are fixed per configuration, so they are built once */
+/*
+ * The attributes after the value and its lifetime are fixed per
+ * configuration, so they are built once: "; Domain=..; Path=..; ..."
+ */
 
 static ngx_int_t
 ngx_http_persona_cookie_attrs(ngx_conf_t *cf,
@@ -620,8 +762,7 @@ ngx_http_persona_cookie_attrs(ngx_conf_t *cf,
     u_char  *p;
     size_t   len;
 
-    len = sizeof("; Max-Age=") - 1 + NGX_TIME_T_LEN
-          + sizeof("; Path=") - 1 + path->len
+    len = sizeof("; Path=") - 1 + path->len
           + sizeof("; HttpOnly; SameSite=") - 1 + samesite->len;
 
     if (domain != NULL && domain->len) {
@@ -634,10 +775,6 @@ ngx_http_persona_cookie_attrs(ngx_conf_t *cf,
     }
 
     cookie->attrs.data = p;
-
-    if (cookie->max_age) {
-        p = ngx_sprintf(p, "; Max-Age=%T", cookie->max_age);
-    }
 
     if (domain != NULL && domain->len) {
         p = ngx_sprintf(p, "; Domain=%V", domain);
