@@ -4,10 +4,11 @@
 #   make test    core unit tests, fuzz corpus replay, nginx integration tests
 #   make demo    run the demo site on 127.0.0.1:8080 (foreground; PORT=)
 #   make test-browser  the demo in headless chromium (not in make test)
-#   make fuzz    run every libFuzzer target for FUZZ_TIME seconds each
+#   make fuzz    run every libFuzzer target for FUZZ_RUNS executions each
 #   make bench   print benchmark figures (not a test)
 #   make deb     build/libnginx-mod-http-persona_VERSION_ARCH.deb, lintian
 #   make test-deb  install that package on this system, test it, purge it
+#   make test-asan, test-valgrind, soak: long runs (docs/testing.md)
 
 NGX_SRC   ?= /usr/share/nginx/src
 NGINX     ?= /usr/sbin/nginx
@@ -29,7 +30,6 @@ UNIT_SRC  := $(wildcard t/unit/test_*.c)
 UNIT_BIN  := $(patsubst t/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRC))
 
 FUZZ_CC   ?= clang
-FUZZ_TIME ?= 60
 FUZZ_SRC  := $(wildcard t/fuzz/fuzz_*.c)
 FUZZ_BIN  := $(patsubst t/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
 
@@ -101,15 +101,6 @@ fuzz-replay: deps-test $(FUZZ_BIN)
 	    $$f -runs=0 t/fuzz/corpus/$$n 2>&1 | tail -1; \
 	done
 
-fuzz: $(FUZZ_BIN)
-	@scripts/deps fuzz
-	@set -e; for f in $(FUZZ_BIN); do \
-	    n=$$(basename $$f); n=$${n#fuzz_}; \
-	    mkdir -p $(BUILD)/corpus/$$n; \
-	    echo "== $$f for $(FUZZ_TIME)s"; \
-	    $$f -max_total_time=$(FUZZ_TIME) -print_final_stats=1 \
-	        $(BUILD)/corpus/$$n t/fuzz/corpus/$$n; \
-	done
 
 integration: build deps-test
 	PERSONA_MODULE=$(CURDIR)/$(MODULE) TEST_NGINX_BINARY=$(NGINX) \
@@ -184,3 +175,38 @@ test-deb: deb
 
 clean:
 	rm -rf $(BUILD)
+
+# --- long runs, not part of "make test" (docs/testing.md) ---
+# make fuzz [FUZZ_RUNS=n | FUZZ_TIME=s] [FUZZ_TARGETS="scan rule"]
+# make test-asan | test-valgrind [TESTS="t/filter.t ..."]
+# make soak [SOAK_TIME=s]
+FUZZ_RUNS ?= 50000000
+FUZZ_TIME ?= 0
+SOAK_TIME ?= 600
+
+.PHONY: test-asan build-asan test-valgrind build-memcheck soak
+
+fuzz:
+	@scripts/deps fuzz
+	@$(MAKE) -s $(FUZZ_BIN)
+	@FUZZ_RUNS=$(FUZZ_RUNS) FUZZ_TIME=$(FUZZ_TIME) \
+	    scripts/fuzz $(CURDIR) $(FUZZ_TARGETS)
+
+build-asan: deps-build
+	@scripts/deps asan
+	@scripts/build-nginx asan $(CURDIR)
+
+test-asan: build-asan
+	@scripts/test-asan $(CURDIR) $(TESTS)
+
+build-memcheck: deps-build
+	@scripts/deps valgrind
+	@scripts/build-nginx memcheck $(CURDIR)
+
+test-valgrind: build build-memcheck
+	@scripts/test-valgrind $(CURDIR) $(TESTS)
+
+soak: build
+	@scripts/deps soak
+	@SOAK_TIME=$(SOAK_TIME) PERSONA_MODULE=$(CURDIR)/$(MODULE) \
+	    TEST_NGINX_BINARY=$(NGINX) scripts/soak $(CURDIR)

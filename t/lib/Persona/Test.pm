@@ -80,6 +80,11 @@ inherited from a binary upgrade.  When C<$ENV{PERSONA_MODULE}> is set and not
 empty, the generated configuration loads that module first.  With
 C<$ENV{PERSONA_TEST_KEEP}> set, the temporary directories are kept (they
 are kept anyway when a test fails, and their path is printed).
+C<$ENV{PERSONA_TEST_SLOW}> (a number, default 1) multiplies every
+timeout of wait_for (nginx starting, reloading, reopening, stopping, and
+the tests' own waits), for an nginx run under valgrind; such a wrapper
+hides the process titles, so workers are then told from the master's
+"start worker process" lines in error.log.
 
 =head1 EXPORTED FUNCTIONS
 
@@ -288,6 +293,8 @@ as the path of the file that holds them, one datagram per line.
 our $TDIR = abs_path(dirname(__FILE__) . '/../..');
 
 my $OWNER = $$;
+my $SLOW = ($ENV{PERSONA_TEST_SLOW} // '') =~ /^(\d+(?:\.\d+)?)$/ && $1 > 0
+    ? $1 : 1;
 my $PORT_DIR = File::Spec->catdir(File::Spec->tmpdir, 'persona-test-ports');
 my %RESERVED;
 my %LIVE;
@@ -362,13 +369,13 @@ sub persona_module_conf {
 sub wait_for {
     my ($what, $timeout, $cond) = @_;
 
-    my $end = time + $timeout;
+    my $end = time + $timeout * $SLOW;
     my $pause = 0.002;
 
     while (1) {
         return 1 if $cond->();
-        die sprintf("timeout after %gs waiting for %s\n", $timeout, $what)
-            if time >= $end;
+        die sprintf("timeout after %gs waiting for %s\n",
+            $timeout * $SLOW, $what) if time >= $end;
         sleep $pause;
         $pause *= 2 if $pause < 0.05;
     }
@@ -649,12 +656,28 @@ sub worker_pids {
     my ($self) = @_;
 
     my $master = $self->master_pid or return ();
-    my @w;
+    my (@w, $log, %started, %leaving);
 
     for my $pid (_children($master)) {
         open my $fh, '<', "/proc/$pid/cmdline" or next;
         my $cmd = <$fh> // '';
-        push @w, $pid if $cmd =~ /worker process/ && $cmd !~ /shutting down/;
+
+        if ($cmd =~ / process/) {
+            push @w, $pid
+                if $cmd =~ /worker process/ && $cmd !~ /shutting down/;
+            next;
+        }
+
+        # no title: nginx runs under a wrapper (valgrind)
+        unless (defined $log) {
+            $log = $self->error_log;
+            %started = map { $_ => 1 }
+                $log =~ /start worker process (\d+)$/mg;
+            %leaving = map { $_ => 1 }
+                $log =~ /\] (\d+)#\d+: (?:gracefully shutting down|exiting)$/mg;
+        }
+
+        push @w, $pid if $started{$pid} && !$leaving{$pid};
     }
 
     @w = sort { $a <=> $b } @w;
