@@ -40,8 +40,14 @@ CONF
 
 $t->start;
 
-my %p = $t->processes;
-my @cache = grep { $p{$_} =~ /^cache/ } keys %p;
+# the master forks the cache processes after the workers: wait for them
+my (%p, @cache);
+for (1 .. 100) {
+    %p = $t->processes;
+    @cache = grep { $p{$_} =~ /^cache/ } keys %p;
+    last if @cache >= 2;
+    select undef, undef, undef, 0.05;
+}
 my @workers = $t->worker_pids;
 
 is(scalar @cache, 2, 'a cache manager and a cache loader');
