@@ -7,6 +7,13 @@
  * new random 128-bit id sent back with Set-Cookie.  Without consent (or
  * with Sec-GPC: 1) there is no id at all.  Directives persona_id,
  * persona_cookie, persona_consent; variable $persona_id.
+ *
+ * A "signed" source gives an id only with a valid signature (key.c); a
+ * "persist" source makes its id the cookie's, written signed so that the
+ * cookie stays a value only this module can have issued.  When the id
+ * differs from the cookie's, the cookie's is the previous id that events
+ * carry for stitching; a persisted cookie remembers the id it replaced
+ * for the rest of the visit.
  */
 
 
@@ -14,8 +21,27 @@
 
 #include <sys/random.h>
 
+#include "persona_sign.h"
+#include "persona_token.h"
+
+
+/* a visit, as web analytics count one: 30 minutes */
+#define NGX_HTTP_PERSONA_VISIT          1800
+
+/* "." EXPIRES "." SIGNATURE after a signed id */
+#define NGX_HTTP_PERSONA_SIGNED_EXTRA   (1 + 12 + 1 + PERSONA_SIGN_LEN)
+
+/* a signed cookie of the longest id and previous id */
+#define NGX_HTTP_PERSONA_COOKIE_MAX     800
+
 
 static ngx_uint_t ngx_http_persona_valid_cookie_id(ngx_str_t *v);
+static ngx_int_t ngx_http_persona_cookie_id(ngx_http_request_t *r,
+    ngx_str_t *value, ngx_str_t *id, ngx_str_t *previous);
+static ngx_int_t ngx_http_persona_source_id(ngx_http_request_t *r,
+    ngx_http_persona_source_t *src, ngx_str_t *value);
+static ngx_int_t ngx_http_persona_persist(ngx_http_request_t *r,
+    ngx_http_persona_ctx_t *ctx, ngx_str_t *old);
 static ngx_int_t ngx_http_persona_cookie_attrs(ngx_conf_t *cf,
     ngx_http_persona_cookie_t *cookie, ngx_str_t *domain, ngx_str_t *path,
     ngx_str_t *samesite);
@@ -55,9 +81,9 @@ static ngx_uint_t  ngx_http_persona_random_left;
 ngx_int_t
 ngx_http_persona_identify(ngx_http_request_t *r, ngx_http_persona_ctx_t *ctx)
 {
-    ngx_str_t                     *v, value;
+    ngx_str_t                     *v, value, cookie, previous;
     ngx_uint_t                     i;
-    ngx_http_complex_value_t      *cv;
+    ngx_http_persona_source_t     *src;
     ngx_http_variable_value_t     *vv;
     ngx_http_persona_loc_conf_t   *plcf;
     ngx_http_persona_main_conf_t  *pmcf;
@@ -103,50 +129,87 @@ ngx_http_persona_identify(ngx_http_request_t *r, ngx_http_persona_ctx_t *ctx)
 
     ctx->consent = 1;
 
-    if (plcf->ids != NULL) {
-        cv = plcf->ids->elts;
+    /* the cookie's id first: another source's id replaces it */
 
-        for (i = 0; i < plcf->ids->nelts; i++) {
-            if (ngx_http_complex_value(r, &cv[i], &value) != NGX_OK) {
-                return NGX_ERROR;
-            }
+    ngx_str_null(&cookie);
+    ngx_str_null(&previous);
 
-            if (value.len == 0) {
-                continue;
-            }
+    vv = NULL;
 
-            if (value.len > NGX_HTTP_PERSONA_ID_MAX) {
-                ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                              "persona: id of %uz bytes ignored, "
-                              "longer than %d", value.len,
-                              NGX_HTTP_PERSONA_ID_MAX);
-                continue;
-            }
-
-            ctx->id = value;
-            return NGX_OK;
-        }
+    if (plcf->cookie != NULL) {
+        vv = ngx_http_get_indexed_variable(r, plcf->cookie->index);
     }
-
-    if (plcf->cookie == NULL) {
-        return NGX_OK;
-    }
-
-    vv = ngx_http_get_indexed_variable(r, plcf->cookie->index);
 
     if (vv != NULL && !vv->not_found && vv->len) {
         value.len = vv->len;
         value.data = vv->data;
 
-        if (ngx_http_persona_valid_cookie_id(&value)) {
-            ctx->id = value;
+        switch (ngx_http_persona_cookie_id(r, &value, &cookie, &previous)) {
+
+        case NGX_OK:
+            break;
+
+        case NGX_DECLINED:
+
+            /* never reflect a value this module did not issue */
+
+            ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                           "persona: invalid visitor cookie replaced");
+            break;
+
+        default:
+            return NGX_ERROR;
+        }
+    }
+
+    src = (plcf->ids != NULL) ? plcf->ids->elts : NULL;
+
+    for (i = 0; src != NULL && i < plcf->ids->nelts; i++) {
+
+        switch (ngx_http_persona_source_id(r, &src[i], &value)) {
+
+        case NGX_OK:
+            break;
+
+        case NGX_DECLINED:
+            continue;
+
+        default:
+            return NGX_ERROR;
+        }
+
+        ctx->id = value;
+
+        if (cookie.len
+            && (cookie.len != value.len
+                || ngx_strncmp(cookie.data, value.data, value.len) != 0))
+        {
+            ctx->previous_id = cookie;
+
+            if (src[i].persist) {
+                return ngx_http_persona_persist(r, ctx, &cookie);
+            }
+
             return NGX_OK;
         }
 
-        /* never reflect a value this module did not issue */
+        if (cookie.len) {
+            ctx->previous_id = previous;
+            return NGX_OK;
+        }
 
-        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                       "persona: invalid visitor cookie replaced");
+        return src[i].persist ? ngx_http_persona_persist(r, ctx, &cookie)
+                              : NGX_OK;
+    }
+
+    if (cookie.len) {
+        ctx->id = cookie;
+        ctx->previous_id = previous;
+        return NGX_OK;
+    }
+
+    if (plcf->cookie == NULL) {
+        return NGX_OK;
     }
 
     if (ctx->no_new_id) {
@@ -164,6 +227,145 @@ ngx_http_persona_identify(ngx_http_request_t *r, ngx_http_persona_ctx_t *ctx)
     /* now, for ids first needed after the header filter (add_header) */
 
     return ngx_http_persona_set_cookie(r, ctx);
+}
+
+
+/*
+ * The id of a persona_id source, NGX_DECLINED when it gives none: empty,
+ * too long, or not validly signed when it must be.  Values are never
+ * logged: they may be someone else's id.
+ */
+
+static ngx_int_t
+ngx_http_persona_source_id(ngx_http_request_t *r,
+    ngx_http_persona_source_t *src, ngx_str_t *value)
+{
+    size_t         len, max;
+    int64_t        expires;
+    ngx_str_t      data;
+    const u_char  *id;
+
+    if (ngx_http_complex_value(r, &src->value, value) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (value->len == 0) {
+        return NGX_DECLINED;
+    }
+
+    max = NGX_HTTP_PERSONA_ID_MAX
+          + (src->signed_ ? NGX_HTTP_PERSONA_SIGNED_EXTRA : 0);
+
+    if (value->len > max) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "persona: id of %uz bytes from \"%V\" ignored, "
+                      "longer than %uz", value->len, &src->value.value,
+                      max);
+        return NGX_DECLINED;
+    }
+
+    if (!src->signed_) {
+        return NGX_OK;
+    }
+
+    if (ngx_http_persona_unsign(r, "id", value, &data) != NGX_OK
+        || persona_token_id(data.data, data.len, &id, &len, &expires) != 0)
+    {
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "persona: id from \"%V\" is not validly signed, "
+                       "ignored", &src->value.value);
+        return NGX_DECLINED;
+    }
+
+    if (expires && expires <= ngx_time()) {
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "persona: signed id from \"%V\" has expired, "
+                       "ignored", &src->value.value);
+        return NGX_DECLINED;
+    }
+
+    value->data = (u_char *) id;
+    value->len = len;
+
+    return NGX_OK;
+}
+
+
+/*
+ * The id of a "persist" source becomes the cookie's: signed, with the
+ * id it replaced and when, for the events of the rest of the visit.
+ */
+
+static ngx_int_t
+ngx_http_persona_persist(ngx_http_request_t *r, ngx_http_persona_ctx_t *ctx,
+    ngx_str_t *old)
+{
+    u_char     *p;
+    ngx_str_t   data;
+
+    data.data = ngx_pnalloc(r->pool,
+                            persona_token_cookie_len(ctx->id.len, old->len));
+    if (data.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = persona_token_cookie_write(data.data, ctx->id.data, ctx->id.len,
+                                   old->data, old->len, ngx_time());
+    data.len = p - data.data;
+
+    if (ngx_http_persona_sign(r, "cookie", &data, &ctx->cookie) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ctx->id_new = 1;
+
+    return ngx_http_persona_set_cookie(r, ctx);
+}
+
+
+/*
+ * A cookie value the module issued: a random id, or a persisted id with
+ * the previous id while the visit lasts.  NGX_DECLINED for anything else.
+ */
+
+static ngx_int_t
+ngx_http_persona_cookie_id(ngx_http_request_t *r, ngx_str_t *value,
+    ngx_str_t *id, ngx_str_t *previous)
+{
+    size_t      idlen, plen;
+    int64_t     since;
+    ngx_str_t   data;
+
+    if (ngx_http_persona_valid_cookie_id(value)) {
+        *id = *value;
+        return NGX_OK;
+    }
+
+    if (value->len > NGX_HTTP_PERSONA_COOKIE_MAX
+        || ngx_http_persona_unsign(r, "cookie", value, &data) != NGX_OK)
+    {
+        return NGX_DECLINED;
+    }
+
+    id->data = ngx_pnalloc(r->pool, 2 * PERSONA_TOKEN_ID_MAX);
+    if (id->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    previous->data = id->data + PERSONA_TOKEN_ID_MAX;
+
+    if (persona_token_cookie(data.data, data.len, id->data, &idlen,
+                             previous->data, &plen, &since)
+        != 0)
+    {
+        id->len = 0;
+        return NGX_DECLINED;
+    }
+
+    id->len = idlen;
+    previous->len = (ngx_time() - since < NGX_HTTP_PERSONA_VISIT) ? plen : 0;
+
+    return NGX_OK;
 }
 
 
@@ -233,7 +435,7 @@ ngx_http_persona_set_cookie(ngx_http_request_t *r, ngx_http_persona_ctx_t *ctx)
 {
     u_char                       *p;
     size_t                        len;
-    ngx_str_t                     value;
+    ngx_str_t                     value, *id;
     ngx_uint_t                    secure;
     ngx_http_persona_cookie_t    *cookie;
     ngx_http_persona_loc_conf_t  *plcf;
@@ -267,7 +469,9 @@ ngx_http_persona_set_cookie(ngx_http_request_t *r, ngx_http_persona_ctx_t *ctx)
     }
 #endif
 
-    len = cookie->name.len + 1 + ctx->id.len + cookie->attrs.len
+    id = ctx->cookie.len ? &ctx->cookie : &ctx->id;
+
+    len = cookie->name.len + 1 + id->len + cookie->attrs.len
           + (secure ? sizeof("; Secure") - 1 : 0);
 
     p = ngx_pnalloc(r->pool, len);
@@ -279,7 +483,7 @@ ngx_http_persona_set_cookie(ngx_http_request_t *r, ngx_http_persona_ctx_t *ctx)
 
     p = ngx_copy(p, cookie->name.data, cookie->name.len);
     *p++ = '=';
-    p = ngx_copy(p, ctx->id.data, ctx->id.len);
+    p = ngx_copy(p, id->data, id->len);
     p = ngx_copy(p, cookie->attrs.data, cookie->attrs.len);
 
     if (secure) {
@@ -329,6 +533,11 @@ ngx_http_persona_cookie_present(ngx_http_request_t *r,
 }
 
 
+/*
+ * persona_id $a [signed] [persist] $b ...: the words after a variable
+ * say how far its value is trusted.
+ */
+
 char *
 ngx_http_persona_id(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
@@ -336,7 +545,7 @@ ngx_http_persona_id(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     ngx_str_t                         *value;
     ngx_uint_t                         i;
-    ngx_http_complex_value_t          *cv;
+    ngx_http_persona_source_t         *src;
     ngx_http_compile_complex_value_t   ccv;
 
     if (plcf->ids != NGX_CONF_UNSET_PTR) {
@@ -351,12 +560,38 @@ ngx_http_persona_id(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     plcf->ids = ngx_array_create(cf->pool, cf->args->nelts - 1,
-                                 sizeof(ngx_http_complex_value_t));
+                                 sizeof(ngx_http_persona_source_t));
     if (plcf->ids == NULL) {
         return NGX_CONF_ERROR;
     }
 
+    src = NULL;
+
     for (i = 1; i < cf->args->nelts; i++) {
+
+        if (ngx_strcmp(value[i].data, "signed") == 0
+            || ngx_strcmp(value[i].data, "persist") == 0)
+        {
+            if (src == NULL) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "\"%V\" must follow a variable",
+                                   &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            if (value[i].data[0] == 's') {
+                src->signed_ = 1;
+
+            } else {
+                src->persist = 1;
+            }
+
+            /* both sign: ids, and the cookie of a persisted id */
+
+            ngx_http_persona_key_need(cf, "persona_id");
+
+            continue;
+        }
 
         if (ngx_http_script_variables_count(&value[i]) == 0) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -365,16 +600,18 @@ ngx_http_persona_id(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             return NGX_CONF_ERROR;
         }
 
-        cv = ngx_array_push(plcf->ids);
-        if (cv == NULL) {
+        src = ngx_array_push(plcf->ids);
+        if (src == NULL) {
             return NGX_CONF_ERROR;
         }
+
+        ngx_memzero(src, sizeof(ngx_http_persona_source_t));
 
         ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
 
         ccv.cf = cf;
         ccv.value = &value[i];
-        ccv.complex_value = cv;
+        ccv.complex_value = &src->value;
 
         if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
             return NGX_CONF_ERROR;
@@ -597,6 +834,21 @@ ngx_http_persona_default_cookie(ngx_conf_t *cf, ngx_str_t *name)
         return NULL;
     }
 
+    /* the sticky assignments go with the visitor cookie: NAME_sticky */
+
+    var.len += sizeof("_sticky") - 1;
+    var.data = ngx_pnalloc(cf->pool, var.len);
+    if (var.data == NULL) {
+        return NULL;
+    }
+
+    ngx_sprintf(var.data, "cookie_%V_sticky", name);
+
+    cookie->sticky_index = ngx_http_get_variable_index(cf, &var);
+    if (cookie->sticky_index == NGX_ERROR) {
+        return NULL;
+    }
+
     ngx_str_set(&path, "/");
     ngx_str_set(&samesite, "Lax");
 
@@ -639,6 +891,8 @@ ngx_http_persona_cookie_attrs(ngx_conf_t *cf,
         p = ngx_sprintf(p, "; Max-Age=%T", cookie->max_age);
     }
 
+    cookie->tail.data = p;
+
     if (domain != NULL && domain->len) {
         p = ngx_sprintf(p, "; Domain=%V", domain);
     }
@@ -646,6 +900,7 @@ ngx_http_persona_cookie_attrs(ngx_conf_t *cf,
     p = ngx_sprintf(p, "; Path=%V; HttpOnly; SameSite=%V", path, samesite);
 
     cookie->attrs.len = p - cookie->attrs.data;
+    cookie->tail.len = p - cookie->tail.data;
 
     return NGX_OK;
 }

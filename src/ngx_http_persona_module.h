@@ -9,13 +9,17 @@
  *               request context
  *   watch       files reloaded when they change (geo database, CRM list)
  *   cond        conditions: the rule language bound to nginx
+ *   key         persona_key: signing and checking signed values
+ *   preview     signed preview links: forced variants, rules and clock
  *   id          who the visitor is: persona_id, the cookie, consent
  *   geo         geolocation
  *   context     device class and traffic channel
  *   time        persona_time, local hour and weekday
  *   crm         segment lists exported from a CRM
  *   segment     persona_segment, segment membership, $persona_segments
+ *   bot         persona_bots: which visitors experiments leave out
  *   content     fragments, templates, persona_content rule sets
+ *   sticky      assignments kept in a signed cookie
  *   experiment  persona_experiment, variant assignment
  *   slot        persona_slot: what a slot of a page gets
  *   filter      header and body filters
@@ -42,6 +46,10 @@ typedef struct ngx_http_persona_geo_s         ngx_http_persona_geo_t;
 typedef struct ngx_http_persona_geo_result_s  ngx_http_persona_geo_result_t;
 typedef struct ngx_http_persona_crm_s         ngx_http_persona_crm_t;
 typedef struct ngx_http_persona_filter_ctx_s  ngx_http_persona_filter_ctx_t;
+typedef struct ngx_http_persona_preview_s     ngx_http_persona_preview_t;
+typedef struct ngx_http_persona_sticky_s      ngx_http_persona_sticky_t;
+typedef struct ngx_http_persona_experiment_s  ngx_http_persona_experiment_t;
+typedef struct ngx_http_persona_content_set_s ngx_http_persona_content_set_t;
 
 
 /* module.c ------------------------------------------------------------ */
@@ -69,24 +77,37 @@ typedef struct {
     ngx_int_t                   device_index;
     ngx_int_t                   channel_index;
     ngx_int_t                   request_id_index;
+    ngx_int_t                   preview_index;  /* $cookie_persona_preview */
+
+    ngx_str_t                   keys[2];    /* persona_key: [0] signs */
+    ngx_uint_t                  nkeys;
+    const char                 *key_need;   /* first user of a key */
+    ngx_str_t                   key_need_file;
+    ngx_uint_t                  key_need_line;
 } ngx_http_persona_main_conf_t;
 
 
 typedef struct {
     ngx_str_t                   name;
     ngx_int_t                   index;      /* variable index of cookie_NAME */
+    ngx_int_t                   sticky_index;   /* cookie_NAME_sticky */
     time_t                      max_age;
     ngx_str_t                   attrs;      /* "; Max-Age=..; Path=.." */
+    ngx_str_t                   tail;       /* attrs after Max-Age */
     ngx_uint_t                  secure;
 } ngx_http_persona_cookie_t;
 
 
 typedef struct {
     ngx_flag_t                  enable;
-    ngx_array_t                *ids;        /* ngx_http_complex_value_t */
+    ngx_array_t                *ids;        /* ngx_http_persona_source_t */
     ngx_http_persona_cookie_t  *cookie;     /* NULL: cookie off */
     ngx_http_persona_cond_t    *consent;
     ngx_http_complex_value_t   *time;       /* persona_time */
+    ngx_flag_t                  preview;    /* persona_preview */
+    time_t                      preview_max_age;
+    ngx_uint_t                  bots;       /* persona_bots */
+    ngx_http_persona_cond_t    *bots_cond;  /* NULL: $persona_device */
     ngx_str_t                  *goals;      /* persona_conversion goals= */
 
     ngx_array_t                *slots;      /* ngx_http_persona_slot_t */
@@ -104,6 +125,8 @@ typedef struct {
  */
 typedef struct {
     ngx_str_t                       id;
+    ngx_str_t                       previous_id; /* the id "id" replaced */
+    ngx_str_t                       cookie;     /* to send, if not "id" */
     ngx_int_t                      *assign;     /* per experiment: variant */
     u_char                         *exposed;    /* per experiment: flags */
     u_char                         *segments;   /* per segment: state */
@@ -114,6 +137,8 @@ typedef struct {
     ngx_table_elt_t                *cookie_header;
     ngx_http_persona_filter_ctx_t  *filter;
     ngx_http_persona_geo_result_t  *geo;        /* per database */
+    ngx_http_persona_preview_t     *preview;    /* NULL: not a preview */
+    ngx_http_persona_sticky_t      *sticky;
 
     unsigned                        id_done:1;
     unsigned                        id_new:1;
@@ -121,6 +146,10 @@ typedef struct {
     unsigned                        cookie_sent:1;
     unsigned                        crm_done:1;
     unsigned                        no_new_id:1;
+    unsigned                        preview_done:1;
+    unsigned                        preview_off:1;
+    unsigned                        bot_done:1;
+    unsigned                        bot:1;
 } ngx_http_persona_ctx_t;
 
 
@@ -128,6 +157,9 @@ ngx_http_persona_ctx_t *ngx_http_persona_get_ctx(ngx_http_request_t *r);
 ngx_http_persona_ctx_t *ngx_http_persona_find_ctx(ngx_http_request_t *r);
 ngx_table_elt_t *ngx_http_persona_push_header(ngx_http_request_t *r,
     ngx_str_t *key, ngx_str_t *value);
+ngx_table_elt_t *ngx_http_persona_push_cookie(ngx_http_request_t *r,
+    ngx_str_t *name, ngx_str_t *value, time_t max_age, ngx_str_t *attrs,
+    ngx_uint_t secure);
 void ngx_http_persona_variable_str(ngx_http_variable_value_t *v,
     u_char *data, size_t len);
 ngx_uint_t ngx_http_persona_valid_name(ngx_str_t *name, const char *extra);
@@ -183,6 +215,37 @@ ngx_int_t ngx_http_persona_segment_index(ngx_conf_t *cf, ngx_str_t *name,
     ngx_uint_t add);
 
 
+/* key.c --------------------------------------------------------------- */
+
+char *ngx_http_persona_key(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+void ngx_http_persona_key_need(ngx_conf_t *cf, const char *what);
+char *ngx_http_persona_key_check(ngx_conf_t *cf,
+    ngx_http_persona_main_conf_t *pmcf);
+ngx_int_t ngx_http_persona_sign(ngx_http_request_t *r, const char *kind,
+    ngx_str_t *data, ngx_str_t *out);
+ngx_int_t ngx_http_persona_unsign(ngx_http_request_t *r, const char *kind,
+    ngx_str_t *value, ngx_str_t *data);
+
+
+/* preview.c ----------------------------------------------------------- */
+
+char *ngx_http_persona_preview(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_persona_preview_init(ngx_conf_t *cf,
+    ngx_http_persona_main_conf_t *pmcf);
+ngx_http_persona_preview_t *ngx_http_persona_get_preview(
+    ngx_http_request_t *r, ngx_http_persona_ctx_t *ctx);
+ngx_int_t ngx_http_persona_preview_variant(ngx_http_request_t *r,
+    ngx_http_persona_ctx_t *ctx, ngx_http_persona_experiment_t *exp);
+ngx_int_t ngx_http_persona_preview_rule(ngx_http_request_t *r,
+    ngx_http_persona_ctx_t *ctx, ngx_http_persona_content_set_t *set);
+time_t ngx_http_persona_preview_time(ngx_http_request_t *r);
+ngx_int_t ngx_http_persona_preview_header(ngx_http_request_t *r,
+    ngx_http_persona_ctx_t *ctx);
+ngx_int_t ngx_http_persona_find_variant(ngx_http_persona_experiment_t *exp,
+    u_char *name, size_t len);
+
+
 /* id.c ---------------------------------------------------------------- */
 
 #define NGX_HTTP_PERSONA_ID_MAX        256
@@ -191,6 +254,14 @@ ngx_int_t ngx_http_persona_segment_index(ngx_conf_t *cf, ngx_str_t *name,
 #define NGX_HTTP_PERSONA_SECURE_OFF    0
 #define NGX_HTTP_PERSONA_SECURE_ON     1
 #define NGX_HTTP_PERSONA_SECURE_AUTO   2
+
+
+/* a persona_id variable and how far it is trusted */
+typedef struct {
+    ngx_http_complex_value_t    value;
+    unsigned                    signed_:1;  /* "signed": HMAC required */
+    unsigned                    persist:1;  /* "persist": the cookie id */
+} ngx_http_persona_source_t;
 
 
 /* persona_consent, checked against segments once all are known */
@@ -270,6 +341,16 @@ ngx_int_t ngx_http_persona_test(ngx_http_request_t *r,
     ngx_http_persona_ctx_t *ctx, ngx_http_persona_cond_t *cond);
 
 
+/* bot.c --------------------------------------------------------------- */
+
+#define NGX_HTTP_PERSONA_BOTS_INCLUDE  0
+#define NGX_HTTP_PERSONA_BOTS_EXCLUDE  1
+
+char *ngx_http_persona_bots(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+ngx_int_t ngx_http_persona_is_bot(ngx_http_request_t *r,
+    ngx_http_persona_ctx_t *ctx);
+
+
 /* content.c ----------------------------------------------------------- */
 
 /* a variant's or a rule's fragment file or inline text, with {{$var}} */
@@ -289,10 +370,10 @@ typedef struct {
 } ngx_http_persona_content_rule_t;
 
 
-typedef struct {
+struct ngx_http_persona_content_set_s {
     ngx_str_t                   name;
     ngx_array_t                 rules;      /* content_rule_t */
-} ngx_http_persona_content_set_t;
+};
 
 
 ngx_http_persona_content_t *ngx_http_persona_content_parse(ngx_conf_t *cf,
@@ -303,6 +384,17 @@ ngx_http_persona_content_set_t *ngx_http_persona_find_content(
     ngx_http_persona_main_conf_t *pmcf, ngx_str_t *name);
 ngx_int_t ngx_http_persona_content_render(ngx_http_request_t *r,
     ngx_http_persona_content_t *content, ngx_str_t *out);
+
+
+/* sticky.c ------------------------------------------------------------ */
+
+ngx_int_t ngx_http_persona_sticky_get(ngx_http_request_t *r,
+    ngx_http_persona_ctx_t *ctx, ngx_http_persona_experiment_t *exp);
+ngx_int_t ngx_http_persona_sticky_set(ngx_http_request_t *r,
+    ngx_http_persona_ctx_t *ctx, ngx_http_persona_experiment_t *exp,
+    ngx_uint_t variant);
+ngx_int_t ngx_http_persona_sticky_header(ngx_http_request_t *r,
+    ngx_http_persona_ctx_t *ctx);
 
 
 /* experiment.c -------------------------------------------------------- */
@@ -324,7 +416,7 @@ typedef struct {
 } ngx_http_persona_variant_t;
 
 
-typedef struct {
+struct ngx_http_persona_experiment_s {
     ngx_str_t                   name;
     ngx_uint_t                  index;
     ngx_str_t                   seed;
@@ -344,9 +436,12 @@ typedef struct {
     time_t                      schedule_from;
     time_t                      schedule_to;
 
+    ngx_uint_t                  bucket_version;
+    unsigned                    sticky:1;
+
     ngx_str_t                   file;
     ngx_uint_t                  line;
-} ngx_http_persona_experiment_t;
+};
 
 
 extern ngx_http_variable_t  ngx_http_persona_experiment_vars[];
@@ -416,6 +511,8 @@ enum {
     NGX_HTTP_PERSONA_EV_CHANNEL,
     NGX_HTTP_PERSONA_EV_URI,
     NGX_HTTP_PERSONA_EV_REQUEST_ID,
+    NGX_HTTP_PERSONA_EV_ANONYMOUS_ID,
+    NGX_HTTP_PERSONA_EV_PREVIEW,
     NGX_HTTP_PERSONA_EV_N
 };
 

@@ -129,6 +129,13 @@ ngx_http_persona_slot_content(ngx_http_request_t *r,
 
     rule = slot->set->rules.elts;
 
+    i = ngx_http_persona_preview_rule(r, ctx, slot->set);
+
+    if (i != NGX_HTTP_PERSONA_UNKNOWN) {
+        *content = (i >= 0) ? rule[i].content : NULL;
+        return NGX_HTTP_PERSONA_NONE;
+    }
+
     for (k = 0; k < slot->set->rules.nelts; k++) {
 
         if (rule[k].cond != NULL) {

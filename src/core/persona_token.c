@@ -200,7 +200,7 @@ persona_preview_set(const unsigned char *p, size_t len,
     s->value = colon + 1;
     s->value_len = p + len - colon - 1;
 
-    if (!persona_name_valid(s->name, s->name_len, "")) {
+    if (!persona_name_valid(s->name, s->name_len, "-")) {
         return -1;
     }
 

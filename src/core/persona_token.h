@@ -20,8 +20,9 @@
  *   sticky   ENTRY *("|" ENTRY), ENTRY = EXPERIMENT ":" VERSION ":"
  *            VARIANT (VERSION 0 to 999999, no leading zero)
  *
- * Names are configuration names (persona_list.h): experiments and
- * content sets letters, digits and "_"; variants also "-" and ".".
+ * Names are configuration names (persona_list.h): letters, digits and
+ * "_"; content set names (in preview sets) also "-"; variants also "-"
+ * and ".".
  */
 
 

@@ -161,7 +161,8 @@ test_preview(void **state)
     assert_int_equal(preview("host=a&expires=1&set=hero", &pv), -1);
     assert_int_equal(preview("host=a&expires=1&set=:b", &pv), -1);
     assert_int_equal(preview("host=a&expires=1&set=a:", &pv), -1);
-    assert_int_equal(preview("host=a&expires=1&set=a-b:c", &pv), -1);
+    assert_int_equal(preview("host=a&expires=1&set=a-b:c", &pv), 0);
+    assert_int_equal(preview("host=a&expires=1&set=a.b:c", &pv), -1);
     assert_int_equal(preview("host=a&expires=1&set=a:<b>", &pv), -1);
     assert_int_equal(preview("host", &pv), -1);
     assert_int_equal(preview("", &pv), -1);
