@@ -154,7 +154,7 @@ ngx_http_persona_identify(ngx_http_request_t *r, ngx_http_persona_ctx_t *ctx)
             /* never reflect a value this module did not issue */
 
             ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                           "persona: invalid visitor cookie replaced");
+                           "persona: invalid visitor cookie ignored");
             break;
 
         default:
@@ -180,23 +180,16 @@ ngx_http_persona_identify(ngx_http_request_t *r, ngx_http_persona_ctx_t *ctx)
 
         ctx->id = value;
 
-        if (cookie.len
-            && (cookie.len != value.len
-                || ngx_strncmp(cookie.data, value.data, value.len) != 0))
+        if (cookie.len == value.len
+            && ngx_strncmp(cookie.data, value.data, value.len) == 0)
         {
-            ctx->previous_id = cookie;
-
-            if (src[i].persist) {
-                return ngx_http_persona_persist(r, ctx, &cookie);
-            }
-
-            return NGX_OK;
-        }
-
-        if (cookie.len) {
             ctx->previous_id = previous;
             return NGX_OK;
         }
+
+        /* the cookie's id, if any, is the one this id replaces */
+
+        ctx->previous_id = cookie;
 
         return src[i].persist ? ngx_http_persona_persist(r, ctx, &cookie)
                               : NGX_OK;
@@ -433,14 +426,8 @@ ngx_http_persona_valid_cookie_id(ngx_str_t *v)
 ngx_int_t
 ngx_http_persona_set_cookie(ngx_http_request_t *r, ngx_http_persona_ctx_t *ctx)
 {
-    u_char                       *p;
-    size_t                        len;
-    ngx_str_t                     value, *id;
-    ngx_uint_t                    secure;
     ngx_http_persona_cookie_t    *cookie;
     ngx_http_persona_loc_conf_t  *plcf;
-
-    static ngx_str_t  key = ngx_string("Set-Cookie");
 
     r = r->main;
 
@@ -459,45 +446,12 @@ ngx_http_persona_set_cookie(ngx_http_request_t *r, ngx_http_persona_ctx_t *ctx)
 
     ctx->cookie_sent = 1;
 
-    secure = (cookie->secure == NGX_HTTP_PERSONA_SECURE_ON);
+    ctx->cookie_header = ngx_http_persona_push_cookie(r, &cookie->name,
+                             ctx->cookie.len ? &ctx->cookie : &ctx->id,
+                             cookie->max_age ? cookie->max_age : -1,
+                             &cookie->attrs, cookie->secure);
 
-#if (NGX_HTTP_SSL)
-    if (cookie->secure == NGX_HTTP_PERSONA_SECURE_AUTO
-        && r->main->connection->ssl != NULL)
-    {
-        secure = 1;
-    }
-#endif
-
-    id = ctx->cookie.len ? &ctx->cookie : &ctx->id;
-
-    len = cookie->name.len + 1 + id->len + cookie->attrs.len
-          + (secure ? sizeof("; Secure") - 1 : 0);
-
-    p = ngx_pnalloc(r->pool, len);
-    if (p == NULL) {
-        return NGX_ERROR;
-    }
-
-    value.data = p;
-
-    p = ngx_copy(p, cookie->name.data, cookie->name.len);
-    *p++ = '=';
-    p = ngx_copy(p, id->data, id->len);
-    p = ngx_copy(p, cookie->attrs.data, cookie->attrs.len);
-
-    if (secure) {
-        p = ngx_cpymem(p, "; Secure", sizeof("; Secure") - 1);
-    }
-
-    value.len = p - value.data;
-
-    ctx->cookie_header = ngx_http_persona_push_header(r, &key, &value);
-    if (ctx->cookie_header == NULL) {
-        return NGX_ERROR;
-    }
-
-    return NGX_OK;
+    return (ctx->cookie_header == NULL) ? NGX_ERROR : NGX_OK;
 }
 
 
@@ -862,7 +816,10 @@ ngx_http_persona_default_cookie(ngx_conf_t *cf, ngx_str_t *name)
 }
 
 
-/* the attributes are fixed per configuration, so they are built once */
+/*
+ * The attributes but Max-Age are fixed per configuration, so they are
+ * built once; Max-Age is 0 for a cookie expired.
+ */
 
 static ngx_int_t
 ngx_http_persona_cookie_attrs(ngx_conf_t *cf,
@@ -872,8 +829,7 @@ ngx_http_persona_cookie_attrs(ngx_conf_t *cf,
     u_char  *p;
     size_t   len;
 
-    len = sizeof("; Max-Age=") - 1 + NGX_TIME_T_LEN
-          + sizeof("; Path=") - 1 + path->len
+    len = sizeof("; Path=") - 1 + path->len
           + sizeof("; HttpOnly; SameSite=") - 1 + samesite->len;
 
     if (domain != NULL && domain->len) {
@@ -887,12 +843,6 @@ ngx_http_persona_cookie_attrs(ngx_conf_t *cf,
 
     cookie->attrs.data = p;
 
-    if (cookie->max_age) {
-        p = ngx_sprintf(p, "; Max-Age=%T", cookie->max_age);
-    }
-
-    cookie->tail.data = p;
-
     if (domain != NULL && domain->len) {
         p = ngx_sprintf(p, "; Domain=%V", domain);
     }
@@ -900,7 +850,6 @@ ngx_http_persona_cookie_attrs(ngx_conf_t *cf,
     p = ngx_sprintf(p, "; Path=%V; HttpOnly; SameSite=%V", path, samesite);
 
     cookie->attrs.len = p - cookie->attrs.data;
-    cookie->tail.len = p - cookie->tail.data;
 
     return NGX_OK;
 }

@@ -379,6 +379,8 @@ ngx_http_persona_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_sec_value(conf->preview_max_age, prev->preview_max_age,
                              3600);
 
+    /* the condition of "exclude" is inherited with it */
+
     if (conf->bots == NGX_CONF_UNSET_UINT) {
         conf->bots = prev->bots;
         conf->bots_cond = prev->bots_cond;
@@ -549,9 +551,9 @@ ngx_table_elt_t *
 ngx_http_persona_push_cookie(ngx_http_request_t *r, ngx_str_t *name,
     ngx_str_t *value, time_t max_age, ngx_str_t *attrs, ngx_uint_t secure)
 {
-    u_char  *p;
-    size_t   len;
-    ngx_str_t  v;
+    u_char     *p;
+    size_t      len;
+    ngx_str_t   v;
 
     static ngx_str_t  key = ngx_string("Set-Cookie");
 

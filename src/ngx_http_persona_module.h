@@ -92,8 +92,7 @@ typedef struct {
     ngx_int_t                   index;      /* variable index of cookie_NAME */
     ngx_int_t                   sticky_index;   /* cookie_NAME_sticky */
     time_t                      max_age;
-    ngx_str_t                   attrs;      /* "; Max-Age=..; Path=.." */
-    ngx_str_t                   tail;       /* attrs after Max-Age */
+    ngx_str_t                   attrs;      /* "; Path=..; HttpOnly.." */
     ngx_uint_t                  secure;
 } ngx_http_persona_cookie_t;
 

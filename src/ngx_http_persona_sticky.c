@@ -379,6 +379,6 @@ ngx_http_persona_sticky_write(ngx_http_request_t *r,
     }
 
     return ngx_http_persona_push_cookie(r, &name, &value, max_age,
-                                        &cookie->tail, cookie->secure)
+                                        &cookie->attrs, cookie->secure)
            ? NGX_OK : NGX_ERROR;
 }
