@@ -203,6 +203,16 @@ test_base64url(void **state)
 
 
 static void
+vector(const char *key, const char *kind, const char *data, const char *want)
+{
+    unsigned char  sig[PERSONA_SIGN_LEN];
+
+    persona_sign(sig, U(key), strlen(key), kind, U(data), strlen(data));
+    assert_memory_equal(sig, want, PERSONA_SIGN_LEN);
+}
+
+
+static void
 test_sign(void **state)
 {
     unsigned char         sig[PERSONA_SIGN_LEN];
@@ -242,6 +252,18 @@ test_sign(void **state)
     sig[PERSONA_SIGN_LEN - 1] ^= 1;
     assert_false(persona_sign_check(U(key), 32, "id", data, dlen, sig,
                                     PERSONA_SIGN_LEN));
+
+    /* the other vectors of docs/identity.md */
+
+    vector(key, "preview",
+           "aG9zdD1zaG9wLmV4YW1wbGUuY29tJmV4cGlyZXM9MTc5ODc2MTYwMCZzZXQ9aGVy"
+           "bzp3aW50ZXI",
+           "I9CWM5WwNcdEEbMzJt_3MSzqhQoM1l_xhFI_HJHcwcE");
+    vector(key, "sticky", "hero:0:winter|checkout:2:express",
+           "EaFNO9cWrxn4Z3MuAEPGOr1OE91TvASA5bJYa92j7AI");
+    vector(key, "cookie",
+           "YWxpY2U.NmYxYzJhOWUwYjdkNGMzZjhhNWUxZDJjM2I0YTU5Njg.1796083200",
+           "31HxMolVDxy8h57c-2ep9ai4Uh1dFoopa0Cx2JXMsb0");
 
     /* split: the signature is the 43 bytes after the last "." */
 
