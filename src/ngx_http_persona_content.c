@@ -7,11 +7,20 @@
  * is read, and split into literal parts and {{$variable}} parts, so that
  * rendering a fragment costs no parsing; a fragment without variables is
  * sent straight from configuration memory.
+ *
+ * A rule set chooses its rule once per request, the first whose
+ * condition holds, and remembers the experiments whose variants its
+ * conditions read, so that showing the set exposes them too.  Holdouts
+ * (persona_holdout for every set and experiment, "holdout" in a set for
+ * that set alone) keep a deterministic share of visitors on the default
+ * content: the rule they would have seen is still chosen, for the
+ * holdout exposure, but not shown.
  */
 
 
 #include "ngx_http_persona_module.h"
 
+#include "persona_hash.h"
 #include "persona_json.h"
 
 
@@ -30,6 +39,23 @@ static ngx_int_t ngx_http_persona_compile_template(ngx_conf_t *cf,
     ngx_http_persona_content_t *content, ngx_str_t *text);
 static char *ngx_http_persona_content_cmd(ngx_conf_t *cf,
     ngx_command_t *dummy, void *conf);
+static char *ngx_http_persona_content_done(ngx_conf_t *cf,
+    ngx_http_persona_content_set_t *set);
+static char *ngx_http_persona_holdout_args(ngx_conf_t *cf, ngx_str_t *value,
+    ngx_uint_t n, ngx_uint_t *share, ngx_str_t *seed);
+static ngx_int_t ngx_http_persona_held(ngx_http_persona_ctx_t *ctx,
+    ngx_uint_t share, ngx_str_t *seed);
+static ngx_int_t ngx_http_persona_holdout_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+
+
+ngx_http_variable_t  ngx_http_persona_content_vars[] = {
+
+    { ngx_string("persona_holdout"), NULL,
+      ngx_http_persona_holdout_variable, 0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+      ngx_http_null_variable
+};
 
 
 /*
@@ -332,7 +358,11 @@ ngx_http_persona_content_block(ngx_conf_t *cf, ngx_command_t *cmd,
         return NGX_CONF_ERROR;
     }
 
+    ngx_memzero(set, sizeof(ngx_http_persona_content_set_t));
+
     set->name = value[1];
+    set->index = pmcf->sets.nelts - 1;
+    set->holdout = NGX_CONF_UNSET_UINT;
 
     if (ngx_array_init(&set->rules, cf->pool, 4,
                        sizeof(ngx_http_persona_content_rule_t))
@@ -362,6 +392,69 @@ ngx_http_persona_content_block(ngx_conf_t *cf, ngx_command_t *cmd,
         return NGX_CONF_ERROR;
     }
 
+    return ngx_http_persona_content_done(cf, set);
+}
+
+
+/* rules without name= are named by their position, "1", "2", ... */
+
+static char *
+ngx_http_persona_content_done(ngx_conf_t *cf,
+    ngx_http_persona_content_set_t *set)
+{
+    ngx_uint_t                        i, k;
+    ngx_http_persona_content_rule_t  *rule;
+
+    rule = set->rules.elts;
+
+    for (i = 0; i < set->rules.nelts; i++) {
+        if (rule[i].cond == NULL) {
+            ngx_str_set(&rule[i].name, "default");
+            continue;
+        }
+
+        if (rule[i].name.len == 0) {
+            rule[i].name.data = ngx_pnalloc(cf->pool, NGX_INT_T_LEN);
+            if (rule[i].name.data == NULL) {
+                return NGX_CONF_ERROR;
+            }
+
+            rule[i].name.len = ngx_sprintf(rule[i].name.data, "%ui", i + 1)
+                               - rule[i].name.data;
+        }
+    }
+
+    for (i = 0; i < set->rules.nelts; i++) {
+        for (k = 0; k < i; k++) {
+            if (rule[k].name.len == rule[i].name.len
+                && ngx_strncmp(rule[k].name.data, rule[i].name.data,
+                               rule[i].name.len) == 0)
+            {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "duplicate rule name \"%V\" in content "
+                                   "\"%V\"", &rule[i].name, &set->name);
+                return NGX_CONF_ERROR;
+            }
+        }
+    }
+
+    if (set->holdout == NGX_CONF_UNSET_UINT) {
+        set->holdout = 0;
+    }
+
+    if (set->holdout_seed.len == 0) {
+        set->holdout_seed.len = sizeof("persona:holdout:") - 1
+                                + set->name.len;
+        set->holdout_seed.data = ngx_pnalloc(cf->pool,
+                                             set->holdout_seed.len);
+        if (set->holdout_seed.data == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        ngx_sprintf(set->holdout_seed.data, "persona:holdout:%V",
+                    &set->name);
+    }
+
     return NGX_CONF_OK;
 }
 
@@ -373,12 +466,24 @@ ngx_http_persona_content_cmd(ngx_conf_t *cf, ngx_command_t *dummy,
     ngx_http_persona_content_set_t *set = (ngx_http_persona_content_set_t *)
                                           conf;
 
-    ngx_str_t                *value;
-    ngx_uint_t                i, n;
+    ngx_str_t                        *value, name;
+    ngx_uint_t                        i, n;
     ngx_http_persona_content_rule_t  *rule;
 
     value = cf->args->elts;
     n = cf->args->nelts;
+
+    if (value[0].len == 7 && ngx_strncmp(value[0].data, "holdout", 7) == 0) {
+        if (set->holdout != NGX_CONF_UNSET_UINT) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "duplicate \"holdout\" in content \"%V\"",
+                               &set->name);
+            return NGX_CONF_ERROR;
+        }
+
+        return ngx_http_persona_holdout_args(cf, value, n, &set->holdout,
+                                             &set->holdout_seed);
+    }
 
     rule = set->rules.elts;
 
@@ -410,23 +515,12 @@ ngx_http_persona_content_cmd(ngx_conf_t *cf, ngx_command_t *dummy,
         return NGX_CONF_ERROR;
     }
 
-    if (!((value[i].len > 9
-           && ngx_strncmp(value[i].data, "fragment=", 9) == 0)
-          || (value[i].len >= 5
-              && ngx_strncmp(value[i].data, "text=", 5) == 0)))
-    {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid parameter \"%V\", must be "
-                           "\"fragment=PATH\" or \"text=TEXT\"", &value[i]);
-        return NGX_CONF_ERROR;
-    }
-
     rule = ngx_array_push(&set->rules);
     if (rule == NULL) {
         return NGX_CONF_ERROR;
     }
 
-    rule->cond = NULL;
+    ngx_memzero(rule, sizeof(ngx_http_persona_content_rule_t));
 
     if (i == 2) {
         rule->cond = ngx_http_persona_cond_compile(cf, &value[1]);
@@ -435,15 +529,139 @@ ngx_http_persona_content_cmd(ngx_conf_t *cf, ngx_command_t *dummy,
         }
     }
 
-    rule->content = ngx_http_persona_content_parse(cf, value, n, &i);
-    if (rule->content == NULL) {
+    /* the content, and a name= of a "when" rule before or after it */
+
+    for ( /* void */ ; i < n; i++) {
+
+        if (rule->cond != NULL && rule->name.len == 0
+            && value[i].len >= 5
+            && ngx_strncmp(value[i].data, "name=", 5) == 0)
+        {
+            name.len = value[i].len - 5;
+            name.data = value[i].data + 5;
+
+            if (!ngx_http_persona_valid_name(&name, "-.")
+                || (name.len == 7
+                    && ngx_strncmp(name.data, "default", 7) == 0))
+            {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid rule name \"%V\", only letters, "
+                                   "digits, \"_\", \"-\" and \".\" are "
+                                   "allowed, and not \"default\"", &name);
+                return NGX_CONF_ERROR;
+            }
+
+            rule->name = name;
+            continue;
+        }
+
+        if (rule->content == NULL
+            && ((value[i].len > 9
+                 && ngx_strncmp(value[i].data, "fragment=", 9) == 0)
+                || (value[i].len >= 5
+                    && ngx_strncmp(value[i].data, "text=", 5) == 0)))
+        {
+            rule->content = ngx_http_persona_content_parse(cf, value, n, &i);
+            if (rule->content == NULL) {
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (rule->content == NULL) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid parameter \"%V\", must be "
+                               "\"fragment=PATH\" or \"text=TEXT\"",
+                               &value[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid parameter \"%V\"", &value[i]);
         return NGX_CONF_ERROR;
     }
 
-    if (i + 1 != n) {
+    if (rule->content == NULL) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid parameter \"%V\"", &value[i + 1]);
+                           "rule \"%V\" of content \"%V\" has no "
+                           "\"fragment=PATH\" or \"text=TEXT\"",
+                           &rule->name, &set->name);
         return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* persona_holdout SHARE [seed=SEED] */
+
+char *
+ngx_http_persona_holdout_cmd(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_persona_main_conf_t *pmcf = conf;
+
+    if (pmcf->holdout != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    return ngx_http_persona_holdout_args(cf, cf->args->elts,
+                                         cf->args->nelts, &pmcf->holdout,
+                                         &pmcf->holdout_seed);
+}
+
+
+static char *
+ngx_http_persona_holdout_args(ngx_conf_t *cf, ngx_str_t *value, ngx_uint_t n,
+    ngx_uint_t *share, ngx_str_t *seed)
+{
+    int  bp;
+
+    if (n < 2 || n > 3) {
+        return "invalid number of arguments in \"holdout\", must be "
+               "\"holdout SHARE% [seed=SEED]\"";
+    }
+
+    bp = persona_hash_parse_percent(value[1].data, value[1].len);
+
+    if (bp < 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid holdout \"%V\", must be a percentage "
+                           "from 0%% to 100%% with at most two decimals",
+                           &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    *share = bp;
+
+    if (n == 3) {
+        if (value[2].len <= 5 || value[2].len > 5 + NGX_HTTP_PERSONA_ID_MAX
+            || ngx_strncmp(value[2].data, "seed=", 5) != 0)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid parameter \"%V\", must be "
+                               "\"seed=SEED\" (1 to 256 bytes)", &value[2]);
+            return NGX_CONF_ERROR;
+        }
+
+        seed->len = value[2].len - 5;
+        seed->data = value[2].data + 5;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+char *
+ngx_http_persona_content_init(ngx_conf_t *cf,
+    ngx_http_persona_main_conf_t *pmcf)
+{
+    if (pmcf->holdout == NGX_CONF_UNSET_UINT) {
+        pmcf->holdout = 0;
+    }
+
+    if (pmcf->holdout_seed.len == 0) {
+        ngx_str_set(&pmcf->holdout_seed, "persona:holdout");
     }
 
     return NGX_CONF_OK;
@@ -531,6 +749,183 @@ ngx_http_persona_content_render(ngx_http_request_t *r,
     }
 
     out->len = p - out->data;
+
+    return NGX_OK;
+}
+
+
+/* the global holdout: 1 if the visitor is in it, 0, or NGX_ERROR */
+
+ngx_int_t
+ngx_http_persona_holdout(ngx_http_request_t *r, ngx_http_persona_ctx_t *ctx)
+{
+    ngx_http_persona_main_conf_t  *pmcf;
+
+    if (ctx->holdout_done) {
+        return ctx->holdout;
+    }
+
+    pmcf = ngx_http_get_module_main_conf(r, ngx_http_persona_module);
+
+    if (pmcf->holdout && ngx_http_persona_identify(r, ctx) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ctx->holdout_done = 1;
+    ctx->holdout = ngx_http_persona_held(ctx, pmcf->holdout,
+                                         &pmcf->holdout_seed);
+
+    return ctx->holdout;
+}
+
+
+/*
+ * In a holdout of "share" basis points iff the GrowthBook v2 hash of the
+ * seed and the id is below the share: an app computes the same with its
+ * SDK.  Without an id (no consent) nobody is held out: rules that need
+ * no id still apply.
+ */
+
+static ngx_int_t
+ngx_http_persona_held(ngx_http_persona_ctx_t *ctx, ngx_uint_t share,
+    ngx_str_t *seed)
+{
+    if (share == 0 || ctx->id.len == 0) {
+        return 0;
+    }
+
+    return persona_hash_v2(seed->data, seed->len, ctx->id.data, ctx->id.len)
+           < share / 10000.0;
+}
+
+
+/*
+ * The rule of a set for this request, chosen once: its index (the rule
+ * the visitor would see, even in a holdout) or NGX_HTTP_PERSONA_NONE;
+ * *content is what the slot shows (NULL: the slot's own default).
+ */
+
+ngx_int_t
+ngx_http_persona_content_choose(ngx_http_request_t *r,
+    ngx_http_persona_ctx_t *ctx, ngx_http_persona_content_set_t *set,
+    ngx_http_persona_content_t **content)
+{
+    u_char                           *state;
+    ngx_int_t                         held, k;
+    ngx_uint_t                        i, n;
+    ngx_http_persona_content_rule_t  *rule;
+    ngx_http_persona_main_conf_t     *pmcf;
+
+    state = &ctx->set_state[set->index];
+    rule = set->rules.elts;
+    n = set->rules.nelts;
+
+    if (!(*state & NGX_HTTP_PERSONA_SET_CHOSEN)) {
+        k = ngx_http_persona_preview_rule(r, ctx, set);
+
+        if (k != NGX_HTTP_PERSONA_UNKNOWN) {
+            ctx->rule[set->index] = k;
+            *state = NGX_HTTP_PERSONA_SET_CHOSEN;
+        }
+    }
+
+    if (!(*state & NGX_HTTP_PERSONA_SET_CHOSEN)) {
+        held = ngx_http_persona_holdout(r, ctx);
+
+        if (held == 0 && set->holdout) {
+            if (ngx_http_persona_identify(r, ctx) != NGX_OK) {
+                return NGX_ERROR;
+            }
+
+            held = ngx_http_persona_held(ctx, set->holdout,
+                                         &set->holdout_seed);
+        }
+
+        if (held == NGX_ERROR) {
+            return NGX_ERROR;
+        }
+
+        /* variants read by the conditions shape what the set shows,
+         * unless the visitor sees the default whatever they say */
+
+        pmcf = ngx_http_get_module_main_conf(r, ngx_http_persona_module);
+
+        ctx->reading = held ? NULL
+                            : ctx->reads + set->index
+                                           * pmcf->experiments.nelts;
+
+        k = NGX_HTTP_PERSONA_NONE;
+
+        for (i = 0; i < n; i++) {
+
+            if (rule[i].cond != NULL) {
+                switch (ngx_http_persona_test(r, ctx, rule[i].cond)) {
+
+                case 0:
+                    continue;
+
+                case 1:
+                    break;
+
+                default:
+                    ctx->reading = NULL;
+                    return NGX_ERROR;
+                }
+            }
+
+            k = i;
+            break;
+        }
+
+        ctx->reading = NULL;
+        ctx->rule[set->index] = k;
+        *state = NGX_HTTP_PERSONA_SET_CHOSEN
+                 | (held ? NGX_HTTP_PERSONA_SET_HELD : 0);
+    }
+
+    k = ctx->rule[set->index];
+
+    *content = NULL;
+
+    if (k == NGX_HTTP_PERSONA_NONE) {
+        return k;
+    }
+
+    if ((*state & NGX_HTTP_PERSONA_SET_HELD) && rule[k].cond != NULL) {
+        /* held out: what a visitor no rule applies to sees */
+
+        if (rule[n - 1].cond == NULL) {
+            *content = rule[n - 1].content;
+        }
+
+        return k;
+    }
+
+    *content = rule[k].content;
+
+    return k;
+}
+
+
+static ngx_int_t
+ngx_http_persona_holdout_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_int_t                rc;
+    ngx_http_persona_ctx_t  *ctx;
+
+    ctx = ngx_http_persona_get_ctx(r);
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    rc = ngx_http_persona_holdout(r, ctx);
+
+    if (rc == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    ngx_http_persona_variable_str(v, (u_char *) "1", rc ? 1 : 0);
 
     return NGX_OK;
 }

@@ -9,6 +9,10 @@
  * logged.  The body may come in any number of pieces (chunked, HTTP/2
  * frames, after the header buffer filled): it is read whole, up to
  * NGX_HTTP_PERSONA_BODY_MAX bytes, and a larger body gets 413.
+ *
+ * The event names the channel of entry (entry.c) besides the beacon's
+ * own, and whether the visitor is in the global holdout, whose
+ * visitors are in no experiment.
  */
 
 
@@ -303,8 +307,8 @@ ngx_http_persona_conversion_event(ngx_http_request_t *r, ngx_str_t *args)
 {
     u_char                         *p, *s;
     size_t                          len;
-    ngx_int_t                       k;
-    ngx_str_t                       goal, value;
+    ngx_int_t                       k, held;
+    ngx_str_t                       goal, value, entry;
     ngx_uint_t                      i;
     persona_event_field_t           f[NGX_HTTP_PERSONA_EV_N];
     ngx_http_persona_ctx_t         *ctx;
@@ -357,7 +361,7 @@ ngx_http_persona_conversion_event(ngx_http_request_t *r, ngx_str_t *args)
     len = sizeof("{}") - 1;
 
     for (i = 0; i < pmcf->experiments.nelts; i++) {
-        k = ngx_http_persona_assign(r, ctx, &exp[i]);
+        k = ngx_http_persona_variant_shown(r, ctx, &exp[i]);
 
         if (k == NGX_ERROR) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -379,7 +383,7 @@ ngx_http_persona_conversion_event(ngx_http_request_t *r, ngx_str_t *args)
     *p++ = '{';
 
     for (i = 0; i < pmcf->experiments.nelts; i++) {
-        k = ctx->assign[i];
+        k = ngx_http_persona_variant_shown(r, ctx, &exp[i]);
 
         if (k < 0) {
             continue;
@@ -393,7 +397,12 @@ ngx_http_persona_conversion_event(ngx_http_request_t *r, ngx_str_t *args)
 
     *p++ = '}';
 
-    if (ngx_http_persona_event_common(r, ctx, f) != NGX_OK) {
+    held = ngx_http_persona_holdout(r, ctx);
+
+    if (held == NGX_ERROR
+        || ngx_http_persona_entry_channel(r, &entry) != NGX_OK
+        || ngx_http_persona_event_common(r, ctx, f) != NGX_OK)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -408,6 +417,20 @@ ngx_http_persona_conversion_event(ngx_http_request_t *r, ngx_str_t *args)
                                value.data, value.len);
     ngx_http_persona_event_set(f, NGX_HTTP_PERSONA_EV_ASSIGNMENTS,
                                PERSONA_EVENT_RAW, s, p - s);
+    ngx_http_persona_event_set(f, NGX_HTTP_PERSONA_EV_ENTRY_CHANNEL,
+                               PERSONA_EVENT_STR, entry.data, entry.len);
+
+    if (held) {
+        ngx_http_persona_event_set(f, NGX_HTTP_PERSONA_EV_HOLDOUT,
+                                   PERSONA_EVENT_RAW, (u_char *) "true",
+                                   sizeof("true") - 1);
+    }
+
+    /* for the metrics, counted when the request is logged */
+
+    ctx->goal = goal;
+    ctx->value = value;
+    ctx->entry = entry;
 
     len = persona_event_len(f, NGX_HTTP_PERSONA_EV_N);
 

@@ -4,14 +4,18 @@
  *
  * Exposure events as JSON lines, handed to nginx's own logging through
  * variables: $persona_exposures (one line per experiment whose variant
- * this response showed) and $persona_exposed ("1" if any).  Logging
- * through access_log keeps buffering, syslog, reopen and graceful
- * shutdown as nginx does them.  Every string is escaped so a line is
- * always valid JSON and valid UTF-8; the client address is never written.
+ * this response showed, one per content set whose rule it showed or
+ * would have shown but for a holdout) and $persona_exposed ("1" if
+ * any).  Logging through access_log keeps buffering, syslog, reopen and
+ * graceful shutdown as nginx does them.  Every string is escaped so a
+ * line is always valid JSON and valid UTF-8; the client address is never
+ * written.
  *
  * A line is a table of fields (see the NGX_HTTP_PERSONA_EV_ names) that
  * src/core/persona_event.c measures and writes; event_common() fills the
- * fields every event shares, conversion.c uses it too.
+ * fields every event shares, conversion.c uses it too.  Lines are of
+ * schema 2 ("v":2): exposures carry what analysis needs without the
+ * configuration (variant index and weight, traffic, holdout, factors).
  */
 
 
@@ -26,6 +30,10 @@ static ngx_int_t ngx_http_persona_var(ngx_http_request_t *r,
     ngx_int_t index, persona_event_field_t *f);
 static ngx_int_t ngx_http_persona_request_id(ngx_http_request_t *r,
     ngx_uint_t index, persona_event_field_t *f);
+static ngx_uint_t ngx_http_persona_exposures_count(ngx_http_request_t *r,
+    ngx_http_persona_ctx_t *ctx, ngx_uint_t enough);
+static ngx_uint_t ngx_http_persona_exposure_fields(ngx_http_request_t *r,
+    ngx_http_persona_ctx_t *ctx, ngx_uint_t e, persona_event_field_t *f);
 
 
 ngx_http_variable_t  ngx_http_persona_event_vars[] = {
@@ -43,14 +51,23 @@ ngx_http_variable_t  ngx_http_persona_event_vars[] = {
 /* the key of each field, in the order of NGX_HTTP_PERSONA_EV_ */
 
 static ngx_str_t  ngx_http_persona_event_keys[] = {
+    ngx_string("v"),
     ngx_string("ts"),
     ngx_string("event"),
     ngx_string("id"),
     ngx_string("experiment"),
     ngx_string("variant"),
+    ngx_string("variant_index"),
+    ngx_string("weight"),
+    ngx_string("traffic"),
+    ngx_string("factors"),
+    ngx_string("content"),
+    ngx_string("rule"),
+    ngx_string("holdout"),
     ngx_string("goal"),
     ngx_string("value"),
     ngx_string("assignments"),
+    ngx_string("entry_channel"),
     ngx_string("segments"),
     ngx_string("country"),
     ngx_string("device"),
@@ -202,6 +219,8 @@ ngx_http_persona_event_common(ngx_http_request_t *r,
                       mr->start_msec)
           - ts;
 
+    ngx_http_persona_event_set(f, NGX_HTTP_PERSONA_EV_V, PERSONA_EVENT_RAW,
+                               (u_char *) "2", 1);
     ngx_http_persona_event_set(f, NGX_HTTP_PERSONA_EV_TS, PERSONA_EVENT_NAME,
                                ts, len);
     ngx_http_persona_event_set(f, NGX_HTTP_PERSONA_EV_ID, PERSONA_EVENT_STR,
@@ -267,32 +286,210 @@ ngx_http_persona_event_common(ngx_http_request_t *r,
 }
 
 
+/*
+ * Experiment i was exposed: its slot or a read of its variant made the
+ * response, or a rule set that was shown read its variant (a visitor in
+ * the global holdout was exposed to the default).
+ */
+
+ngx_uint_t
+ngx_http_persona_exposed(ngx_http_request_t *r, ngx_http_persona_ctx_t *ctx,
+    ngx_uint_t i)
+{
+    ngx_uint_t                     j, n;
+    ngx_http_persona_main_conf_t  *pmcf;
+
+    if (ctx->id.len == 0 || ctx->assign[i] < 0) {
+        return 0;
+    }
+
+    if (ctx->exposed[i]) {
+        return 1;
+    }
+
+    pmcf = ngx_http_get_module_main_conf(r, ngx_http_persona_module);
+    n = pmcf->experiments.nelts;
+
+    for (j = 0; j < pmcf->sets.nelts; j++) {
+        if (ctx->exposed[n + j] && ctx->reads[j * n + i]) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/* content set j showed a rule, or its default to a held-out visitor */
+
+ngx_uint_t
+ngx_http_persona_content_exposed(ngx_http_request_t *r,
+    ngx_http_persona_ctx_t *ctx, ngx_uint_t j)
+{
+    ngx_int_t                         k;
+    ngx_http_persona_content_set_t   *set;
+    ngx_http_persona_content_rule_t  *rule;
+    ngx_http_persona_main_conf_t     *pmcf;
+
+    pmcf = ngx_http_get_module_main_conf(r, ngx_http_persona_module);
+
+    if (ctx->id.len == 0
+        || !ctx->exposed[pmcf->experiments.nelts + j]
+        || !(ctx->set_state[j] & NGX_HTTP_PERSONA_SET_CHOSEN))
+    {
+        return 0;
+    }
+
+    k = ctx->rule[j];
+
+    if (k < 0) {
+        return 0;
+    }
+
+    set = pmcf->sets.elts;
+    rule = set[j].rules.elts;
+
+    return rule[k].cond != NULL;
+}
+
+
+/* exposures of the request, up to "enough" */
+
+static ngx_uint_t
+ngx_http_persona_exposures_count(ngx_http_request_t *r,
+    ngx_http_persona_ctx_t *ctx, ngx_uint_t enough)
+{
+    ngx_uint_t                     e, n, ne, count;
+    ngx_http_persona_main_conf_t  *pmcf;
+
+    if (ctx == NULL || ctx->id.len == 0) {
+        return 0;
+    }
+
+    pmcf = ngx_http_get_module_main_conf(r, ngx_http_persona_module);
+    n = pmcf->experiments.nelts;
+    ne = ngx_http_persona_exposures_n(r);
+
+    count = 0;
+
+    for (e = 0; e < ne && count < enough; e++) {
+        count += (e < n) ? ngx_http_persona_exposed(r, ctx, e)
+                         : ngx_http_persona_content_exposed(r, ctx, e - n);
+    }
+
+    return count;
+}
+
+
+/* the fields of exposure e (numbered as slot.c does), if it is one */
+
+static ngx_uint_t
+ngx_http_persona_exposure_fields(ngx_http_request_t *r,
+    ngx_http_persona_ctx_t *ctx, ngx_uint_t e, persona_event_field_t *f)
+{
+    ngx_int_t                         k;
+    ngx_str_t                         held;
+    ngx_uint_t                        j, n;
+    ngx_http_persona_variant_t       *var;
+    ngx_http_persona_experiment_t    *exp;
+    ngx_http_persona_content_set_t   *set;
+    ngx_http_persona_content_rule_t  *rule;
+    ngx_http_persona_main_conf_t     *pmcf;
+
+    static ngx_str_t  yes = ngx_string("true");
+    static ngx_str_t  no = ngx_string("false");
+
+    pmcf = ngx_http_get_module_main_conf(r, ngx_http_persona_module);
+    n = pmcf->experiments.nelts;
+
+    for (j = NGX_HTTP_PERSONA_EV_EXPERIMENT; j <= NGX_HTTP_PERSONA_EV_HOLDOUT;
+         j++)
+    {
+        ngx_http_persona_event_set(f, j, PERSONA_EVENT_SKIP, NULL, 0);
+    }
+
+    /* names are restricted at configuration: no escaping needed */
+
+    if (e < n) {
+        if (!ngx_http_persona_exposed(r, ctx, e)) {
+            return 0;
+        }
+
+        exp = pmcf->experiments.elts;
+        exp = &exp[e];
+        k = ctx->assign[e];
+        var = exp->variants.elts;
+        var = &var[k];
+
+        held = ngx_http_persona_holdout(r, ctx) == 1 ? yes : no;
+
+        ngx_http_persona_event_set(f, NGX_HTTP_PERSONA_EV_EXPERIMENT,
+                                   PERSONA_EVENT_NAME, exp->name.data,
+                                   exp->name.len);
+        ngx_http_persona_event_set(f, NGX_HTTP_PERSONA_EV_VARIANT,
+                                   PERSONA_EVENT_NAME, var->name.data,
+                                   var->name.len);
+        ngx_http_persona_event_set(f, NGX_HTTP_PERSONA_EV_VARIANT_INDEX,
+                                   PERSONA_EVENT_RAW, var->index_text.data,
+                                   var->index_text.len);
+        ngx_http_persona_event_set(f, NGX_HTTP_PERSONA_EV_WEIGHT,
+                                   PERSONA_EVENT_RAW, var->weight_text.data,
+                                   var->weight_text.len);
+        ngx_http_persona_event_set(f, NGX_HTTP_PERSONA_EV_TRAFFIC,
+                                   PERSONA_EVENT_RAW, exp->traffic_text.data,
+                                   exp->traffic_text.len);
+        ngx_http_persona_event_set(f, NGX_HTTP_PERSONA_EV_HOLDOUT,
+                                   PERSONA_EVENT_RAW, held.data, held.len);
+
+        if (var->factors.len) {
+            ngx_http_persona_event_set(f, NGX_HTTP_PERSONA_EV_FACTORS,
+                                       PERSONA_EVENT_RAW, var->factors.data,
+                                       var->factors.len);
+        }
+
+        return 1;
+    }
+
+    j = e - n;
+
+    if (!ngx_http_persona_content_exposed(r, ctx, j)) {
+        return 0;
+    }
+
+    set = pmcf->sets.elts;
+    set = &set[j];
+    rule = set->rules.elts;
+    k = ctx->rule[j];
+
+    held = (ctx->set_state[j] & NGX_HTTP_PERSONA_SET_HELD) ? yes : no;
+
+    ngx_http_persona_event_set(f, NGX_HTTP_PERSONA_EV_CONTENT,
+                               PERSONA_EVENT_NAME, set->name.data,
+                               set->name.len);
+    ngx_http_persona_event_set(f, NGX_HTTP_PERSONA_EV_RULE,
+                               PERSONA_EVENT_NAME, rule[k].name.data,
+                               rule[k].name.len);
+    ngx_http_persona_event_set(f, NGX_HTTP_PERSONA_EV_HOLDOUT,
+                               PERSONA_EVENT_RAW, held.data, held.len);
+
+    return 1;
+}
+
+
 static ngx_int_t
 ngx_http_persona_exposures_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data)
 {
-    u_char                         *p;
-    size_t                          len;
-    ngx_int_t                       k;
-    ngx_uint_t                      i, n;
-    persona_event_field_t           f[NGX_HTTP_PERSONA_EV_N];
-    ngx_http_persona_ctx_t         *ctx;
-    ngx_http_persona_variant_t     *var;
-    ngx_http_persona_experiment_t  *exp;
-    ngx_http_persona_main_conf_t   *pmcf;
+    u_char                  *p;
+    size_t                   len;
+    ngx_uint_t               i, n, ne;
+    persona_event_field_t    f[NGX_HTTP_PERSONA_EV_N];
+    ngx_http_persona_ctx_t  *ctx;
 
     ctx = ngx_http_persona_find_ctx(r);
 
-    pmcf = ngx_http_get_module_main_conf(r, ngx_http_persona_module);
-    exp = pmcf->experiments.elts;
-
-    n = 0;
-
-    for (i = 0; ctx != NULL && ctx->id.len && i < pmcf->experiments.nelts;
-         i++)
-    {
-        n += (ctx->exposed[i] && ctx->assign[i] >= 0);
-    }
+    ne = ngx_http_persona_exposures_n(r);
+    n = ngx_http_persona_exposures_count(r, ctx, ne);
 
     if (n == 0) {
         ngx_http_persona_variable_str(v, (u_char *) "", 0);
@@ -315,28 +512,12 @@ ngx_http_persona_exposures_variable(ngx_http_request_t *r,
                                PERSONA_EVENT_NAME, (u_char *) "exposure",
                                sizeof("exposure") - 1);
 
-    /* names are restricted at configuration: no escaping needed */
-
-    f[NGX_HTTP_PERSONA_EV_EXPERIMENT].type = PERSONA_EVENT_NAME;
-    f[NGX_HTTP_PERSONA_EV_VARIANT].type = PERSONA_EVENT_NAME;
-
     len = 0;
 
-    for (i = 0; i < pmcf->experiments.nelts; i++) {
-        k = ctx->assign[i];
-
-        if (!ctx->exposed[i] || k < 0) {
-            continue;
+    for (i = 0; i < ne; i++) {
+        if (ngx_http_persona_exposure_fields(r, ctx, i, f)) {
+            len += persona_event_len(f, NGX_HTTP_PERSONA_EV_N) + 1;
         }
-
-        var = exp[i].variants.elts;
-
-        f[NGX_HTTP_PERSONA_EV_EXPERIMENT].data = exp[i].name.data;
-        f[NGX_HTTP_PERSONA_EV_EXPERIMENT].len = exp[i].name.len;
-        f[NGX_HTTP_PERSONA_EV_VARIANT].data = var[k].name.data;
-        f[NGX_HTTP_PERSONA_EV_VARIANT].len = var[k].name.len;
-
-        len += persona_event_len(f, NGX_HTTP_PERSONA_EV_N) + 1;
     }
 
     p = ngx_pnalloc(r->pool, len);
@@ -346,23 +527,14 @@ ngx_http_persona_exposures_variable(ngx_http_request_t *r,
 
     v->data = p;
 
-    for (i = 0; i < pmcf->experiments.nelts; i++) {
-        k = ctx->assign[i];
-
-        if (!ctx->exposed[i] || k < 0) {
+    for (i = 0; i < ne; i++) {
+        if (!ngx_http_persona_exposure_fields(r, ctx, i, f)) {
             continue;
         }
 
         if (p != v->data) {
             *p++ = '\n';
         }
-
-        var = exp[i].variants.elts;
-
-        f[NGX_HTTP_PERSONA_EV_EXPERIMENT].data = exp[i].name.data;
-        f[NGX_HTTP_PERSONA_EV_EXPERIMENT].len = exp[i].name.len;
-        f[NGX_HTTP_PERSONA_EV_VARIANT].data = var[k].name.data;
-        f[NGX_HTTP_PERSONA_EV_VARIANT].len = var[k].name.len;
 
         p = persona_event_write(p, f, NGX_HTTP_PERSONA_EV_N);
     }
@@ -381,24 +553,11 @@ static ngx_int_t
 ngx_http_persona_exposed_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data)
 {
-    ngx_uint_t                     i;
-    ngx_http_persona_ctx_t        *ctx;
-    ngx_http_persona_main_conf_t  *pmcf;
+    ngx_uint_t  n;
 
-    ctx = ngx_http_persona_find_ctx(r);
+    n = ngx_http_persona_exposures_count(r, ngx_http_persona_find_ctx(r), 1);
 
-    pmcf = ngx_http_get_module_main_conf(r, ngx_http_persona_module);
-
-    ngx_http_persona_variable_str(v, (u_char *) "", 0);
-
-    for (i = 0; ctx != NULL && ctx->id.len && i < pmcf->experiments.nelts;
-         i++)
-    {
-        if (ctx->exposed[i] && ctx->assign[i] >= 0) {
-            ngx_http_persona_variable_str(v, (u_char *) "1", 1);
-            break;
-        }
-    }
+    ngx_http_persona_variable_str(v, (u_char *) "1", n);
 
     return NGX_OK;
 }

@@ -2,27 +2,53 @@
 /*
  * Copyright (C) ngx_http_persona_module authors
  *
- * persona_experiment blocks, variant assignment, $persona_variant_NAME
- * and $persona_assignments.  Everything that can be decided once (bucket
- * ranges, split_clients boundaries, layer ranges) is computed while the
+ * persona_experiment blocks, variant assignment, $persona_variant_NAME,
+ * $persona_level_NAME_FACTOR and $persona_assignments.  Everything that
+ * can be decided once (bucket ranges, split_clients boundaries, layer
+ * ranges, the event fields of each variant) is computed while the
  * configuration is read, so that assigning a visitor costs one or two
  * hashes and a short scan of the variants (src/core/persona_hash.c).
  * Values come from the request context, so reading the variables any
  * number of times, before or after an internal redirect, computes each
  * assignment once.
+ *
+ * A multivariate experiment lists factors and their levels; its variants
+ * are the cells, every combination of one level per factor, named
+ * "headline=benefit;image=photo", and a visitor is assigned a whole cell
+ * with one hash, as any experiment is (so an app given the cells as
+ * variations agrees).  A cell's weight is the product of its levels'
+ * weights, which keeps each factor's split as configured.
  */
 
 
 #include "ngx_http_persona_module.h"
 
 #include "persona_hash.h"
+#include "persona_stats.h"
 #include "persona_tz.h"
+
+
+#define NGX_HTTP_PERSONA_FACTORS_MAX  8
+#define NGX_HTTP_PERSONA_CELLS_MAX    256
 
 
 static char *ngx_http_persona_experiment_cmd(ngx_conf_t *cf,
     ngx_command_t *dummy, void *conf);
 static char *ngx_http_persona_variant(ngx_conf_t *cf,
     ngx_http_persona_experiment_t *exp);
+static char *ngx_http_persona_factor(ngx_conf_t *cf,
+    ngx_http_persona_experiment_t *exp);
+static char *ngx_http_persona_level(ngx_conf_t *cf, ngx_array_t *list,
+    ngx_uint_t first, const char *what, ngx_str_t *owner);
+static char *ngx_http_persona_check_weights(ngx_conf_t *cf,
+    ngx_array_t *list, const char *what, ngx_str_t *owner,
+    ngx_uint_t *weighted);
+static char *ngx_http_persona_cells(ngx_conf_t *cf,
+    ngx_http_persona_experiment_t *exp);
+static char *ngx_http_persona_event_texts(ngx_conf_t *cf,
+    ngx_http_persona_experiment_t *exp, ngx_uint_t weighted);
+static ngx_int_t ngx_http_persona_double_text(ngx_conf_t *cf, double d,
+    ngx_str_t *text);
 static char *ngx_http_persona_layer(ngx_conf_t *cf,
     ngx_http_persona_experiment_t *exp);
 static char *ngx_http_persona_schedule(ngx_conf_t *cf,
@@ -33,9 +59,16 @@ static u_char *ngx_http_persona_format_percent(u_char *buf, ngx_uint_t bp);
 static ngx_int_t ngx_http_persona_parse_percent(ngx_str_t *value);
 static time_t ngx_http_persona_parse_utc(ngx_str_t *s);
 static ngx_int_t ngx_http_persona_add_variant_variable(ngx_conf_t *cf,
+    ngx_http_persona_experiment_t *exp, ngx_http_persona_factor_t *factor);
+static ngx_int_t ngx_http_persona_variant_read(ngx_http_request_t *r,
     ngx_http_persona_experiment_t *exp);
 static ngx_int_t ngx_http_persona_variant_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_persona_level_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_persona_variant_value(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, ngx_http_persona_experiment_t *exp,
+    ngx_http_persona_factor_t *factor);
 static ngx_int_t ngx_http_persona_assignments_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 
@@ -96,7 +129,10 @@ ngx_http_persona_experiment_block(ngx_conf_t *cf, ngx_command_t *cmd,
 
     if (ngx_array_init(&exp->variants, cf->pool, 4,
                        sizeof(ngx_http_persona_variant_t))
-        != NGX_OK)
+        != NGX_OK
+        || ngx_array_init(&exp->factors, cf->pool, 2,
+                          sizeof(ngx_http_persona_factor_t))
+           != NGX_OK)
     {
         return NGX_CONF_ERROR;
     }
@@ -134,6 +170,10 @@ ngx_http_persona_experiment_cmd(ngx_conf_t *cf, ngx_command_t *dummy,
         && ngx_strncmp(value[0].data, "variant", 7) == 0)
     {
         return ngx_http_persona_variant(cf, exp);
+    }
+
+    if (value[0].len == 6 && ngx_strncmp(value[0].data, "factor", 6) == 0) {
+        return ngx_http_persona_factor(cf, exp);
     }
 
     if (value[0].len == 5 && ngx_strncmp(value[0].data, "layer", 5) == 0) {
@@ -262,44 +302,125 @@ ngx_http_persona_experiment_cmd(ngx_conf_t *cf, ngx_command_t *dummy,
 static char *
 ngx_http_persona_variant(ngx_conf_t *cf, ngx_http_persona_experiment_t *exp)
 {
-    ngx_int_t                    n;
-    ngx_str_t                   *value;
-    ngx_uint_t                   i;
-    ngx_http_persona_variant_t  *v;
+    return ngx_http_persona_level(cf, &exp->variants, 1, "variant",
+                                  &exp->name);
+}
+
+
+/* factor NAME LEVEL [WEIGHT%] [fragment=PATH|text=TEXT] */
+
+static char *
+ngx_http_persona_factor(ngx_conf_t *cf, ngx_http_persona_experiment_t *exp)
+{
+    u_char                     *p;
+    ngx_str_t                  *value;
+    ngx_http_persona_factor_t  *factor;
 
     value = cf->args->elts;
 
-    if (!ngx_http_persona_valid_name(&value[1], "-.")) {
+    if (cf->args->nelts < 3) {
+        return "invalid number of arguments in \"factor\", must be "
+               "\"factor NAME LEVEL [WEIGHT%] [fragment=PATH|text=TEXT]\"";
+    }
+
+    if (!ngx_http_persona_valid_name(&value[1], "")) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid variant name \"%V\", only letters, "
-                           "digits, \"_\", \"-\" and \".\" are allowed",
-                           &value[1]);
+                           "invalid factor name \"%V\", only letters, "
+                           "digits and \"_\" are allowed", &value[1]);
         return NGX_CONF_ERROR;
     }
 
-    v = exp->variants.elts;
+    factor = ngx_http_persona_find_factor(exp, &value[1]);
 
-    for (i = 0; i < exp->variants.nelts; i++) {
-        if (v[i].name.len == value[1].len
-            && ngx_strncmp(v[i].name.data, value[1].data, value[1].len) == 0)
-        {
+    if (factor == NULL) {
+        if (exp->factors.nelts == NGX_HTTP_PERSONA_FACTORS_MAX) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "duplicate variant \"%V\" in experiment "
-                               "\"%V\"", &value[1], &exp->name);
+                               "experiment \"%V\" has more than %d factors",
+                               &exp->name, NGX_HTTP_PERSONA_FACTORS_MAX);
+            return NGX_CONF_ERROR;
+        }
+
+        factor = ngx_array_push(&exp->factors);
+        if (factor == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        ngx_memzero(factor, sizeof(ngx_http_persona_factor_t));
+
+        factor->name = value[1];
+        factor->index = exp->factors.nelts - 1;
+        factor->experiment = exp->index;
+
+        if (ngx_array_init(&factor->levels, cf->pool, 2,
+                           sizeof(ngx_http_persona_variant_t))
+            != NGX_OK)
+        {
             return NGX_CONF_ERROR;
         }
     }
 
-    v = ngx_array_push(&exp->variants);
+    /* "mvt.headline", as slots name the factor, for messages */
+
+    p = ngx_pnalloc(cf->pool, exp->name.len + 1 + factor->name.len);
+    if (p == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    value[1].len = ngx_sprintf(p, "%V.%V", &exp->name, &factor->name) - p;
+    value[1].data = p;
+
+    return ngx_http_persona_level(cf, &factor->levels, 2, "level",
+                                  &value[1]);
+}
+
+
+/* NAME [WEIGHT%] [fragment=PATH|text=TEXT] from argument "first" on */
+
+static char *
+ngx_http_persona_level(ngx_conf_t *cf, ngx_array_t *list, ngx_uint_t first,
+    const char *what, ngx_str_t *owner)
+{
+    ngx_int_t                    n;
+    ngx_str_t                   *value, *name;
+    ngx_uint_t                   i;
+    ngx_http_persona_variant_t  *v;
+
+    value = cf->args->elts;
+    name = &value[first];
+
+    if (!ngx_http_persona_valid_name(name, "-.")) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid %s name \"%V\", only letters, "
+                           "digits, \"_\", \"-\" and \".\" are allowed",
+                           what, name);
+        return NGX_CONF_ERROR;
+    }
+
+    v = list->elts;
+
+    for (i = 0; i < list->nelts; i++) {
+        if (v[i].name.len == name->len
+            && ngx_strncmp(v[i].name.data, name->data, name->len) == 0)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "duplicate %s \"%V\" in %s \"%V\"", what,
+                               name, (what[0] == 'v') ? "experiment"
+                                                      : "factor",
+                               owner);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    v = ngx_array_push(list);
     if (v == NULL) {
         return NGX_CONF_ERROR;
     }
 
     ngx_memzero(v, sizeof(ngx_http_persona_variant_t));
 
-    v->name = value[1];
+    v->name = *name;
 
-    for (i = 2; i < cf->args->nelts; i++) {
+    for (i = first + 1; i < cf->args->nelts; i++) {
 
         if (value[i].len && value[i].data[value[i].len - 1] == '%'
             && !v->weighted)
@@ -307,10 +428,10 @@ ngx_http_persona_variant(ngx_conf_t *cf, ngx_http_persona_experiment_t *exp)
             n = ngx_http_persona_parse_percent(&value[i]);
             if (n == NGX_ERROR) {
                 ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "invalid weight \"%V\" of variant "
+                                   "invalid weight \"%V\" of %s "
                                    "\"%V\", must be a percentage from 0%% "
                                    "to 100%% with at most two decimals",
-                                   &value[i], &value[1]);
+                                   &value[i], what, name);
                 return NGX_CONF_ERROR;
             }
 
@@ -335,8 +456,8 @@ ngx_http_persona_variant(ngx_conf_t *cf, ngx_http_persona_experiment_t *exp)
         }
 
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid parameter \"%V\" of variant \"%V\"",
-                           &value[i], &value[1]);
+                           "invalid parameter \"%V\" of %s \"%V\"",
+                           &value[i], what, name);
         return NGX_CONF_ERROR;
     }
 
@@ -450,15 +571,31 @@ static char *
 ngx_http_persona_experiment_done(ngx_conf_t *cf,
     ngx_http_persona_experiment_t *exp)
 {
-    u_char                      buf[16], *last;
-    unsigned                   *weights;
-    ngx_uint_t                  i, n, weighted, sum, line;
+    char                        *rv;
+    unsigned                    *weights;
+    ngx_uint_t                   i, n, weighted, line;
+    ngx_http_persona_factor_t   *factor;
     ngx_http_persona_variant_t  *v;
 
     /* report problems of the whole block at its first line */
 
     line = cf->conf_file->line;
     cf->conf_file->line = exp->line;
+
+    if (exp->factors.nelts) {
+        if (exp->variants.nelts) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "experiment \"%V\" has both variants and "
+                               "factors, give one or the other",
+                               &exp->name);
+            return NGX_CONF_ERROR;
+        }
+
+        rv = ngx_http_persona_cells(cf, exp);
+        if (rv != NGX_CONF_OK) {
+            return rv;
+        }
+    }
 
     v = exp->variants.elts;
     n = exp->variants.nelts;
@@ -469,30 +606,10 @@ ngx_http_persona_experiment_done(ngx_conf_t *cf,
         return NGX_CONF_ERROR;
     }
 
-    weighted = 0;
-    sum = 0;
-
-    for (i = 0; i < n; i++) {
-        if (v[i].weighted) {
-            weighted++;
-            sum += v[i].weight;
-        }
-    }
-
-    if (weighted && weighted != n) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "variant weights of \"%V\" are given for %ui of "
-                           "%ui variants, give all or none", &exp->name,
-                           weighted, n);
-        return NGX_CONF_ERROR;
-    }
-
-    if (weighted && sum != 10000) {
-        last = ngx_http_persona_format_percent(buf, sum);
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "variant weights of \"%V\" sum to %*s%%, "
-                           "must be 100%%", &exp->name, last - buf, buf);
-        return NGX_CONF_ERROR;
+    rv = ngx_http_persona_check_weights(cf, &exp->variants, "variant",
+                                        &exp->name, &weighted);
+    if (rv != NGX_CONF_OK) {
+        return rv;
     }
 
     cf->conf_file->line = line;
@@ -533,11 +650,326 @@ ngx_http_persona_experiment_done(ngx_conf_t *cf,
         persona_hash_split_ranges(weights, n, exp->traffic, exp->split_end);
     }
 
-    if (ngx_http_persona_add_variant_variable(cf, exp) != NGX_OK) {
+    if (ngx_http_persona_event_texts(cf, exp, weighted) != NGX_CONF_OK
+        || ngx_http_persona_add_variant_variable(cf, exp, NULL) != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    factor = exp->factors.elts;
+
+    for (i = 0; i < exp->factors.nelts; i++) {
+        if (ngx_http_persona_add_variant_variable(cf, exp, &factor[i])
+            != NGX_OK)
+        {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* weights of all variants (levels) or of none, summing to 100% */
+
+static char *
+ngx_http_persona_check_weights(ngx_conf_t *cf, ngx_array_t *list,
+    const char *what, ngx_str_t *owner, ngx_uint_t *weighted)
+{
+    u_char                      buf[16], *last;
+    ngx_uint_t                  i, n, sum;
+    ngx_http_persona_variant_t  *v;
+
+    v = list->elts;
+    n = list->nelts;
+
+    *weighted = 0;
+    sum = 0;
+
+    for (i = 0; i < n; i++) {
+        if (v[i].weighted) {
+            (*weighted)++;
+            sum += v[i].weight;
+        }
+    }
+
+    if (*weighted && *weighted != n) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "%s weights of \"%V\" are given for %ui of "
+                           "%ui %ss, give all or none", what, owner,
+                           *weighted, n, what);
+        return NGX_CONF_ERROR;
+    }
+
+    if (*weighted && sum != 10000) {
+        last = ngx_http_persona_format_percent(buf, sum);
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "%s weights of \"%V\" sum to %*s%%, "
+                           "must be 100%%", what, owner, last - buf, buf);
         return NGX_CONF_ERROR;
     }
 
     return NGX_CONF_OK;
+}
+
+
+/*
+ * The cells of a multivariate experiment, the first factor varying
+ * slowest.  Weights stay in basis points: a cell's weight is the product
+ * of its levels' weights, which must come out whole.
+ */
+
+static char *
+ngx_http_persona_cells(ngx_conf_t *cf, ngx_http_persona_experiment_t *exp)
+{
+    u_char                      *p, *q;
+    size_t                       len, jlen;
+    uint64_t                     w;
+    ngx_str_t                    owner;
+    ngx_uint_t                   c, f, k, l, nf, ncells, weighted, any;
+    ngx_uint_t                  *wt, *lw;
+    ngx_http_persona_factor_t   *factor;
+    ngx_http_persona_variant_t  *cell, *level;
+
+    factor = exp->factors.elts;
+    nf = exp->factors.nelts;
+
+    ncells = 1;
+    len = 0;
+    jlen = sizeof("{}") - 1;
+    any = 0;
+
+    wt = ngx_pcalloc(cf->temp_pool, nf * sizeof(ngx_uint_t));
+    if (wt == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    for (f = 0; f < nf; f++) {
+        level = factor[f].levels.elts;
+
+        if (factor[f].levels.nelts < 2) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "factor \"%V\" of experiment \"%V\" has one "
+                               "level, give at least two", &factor[f].name,
+                               &exp->name);
+            return NGX_CONF_ERROR;
+        }
+
+        p = ngx_pnalloc(cf->temp_pool, exp->name.len + 1
+                                       + factor[f].name.len);
+        if (p == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        owner.data = p;
+        owner.len = ngx_sprintf(p, "%V.%V", &exp->name, &factor[f].name)
+                    - p;
+
+        if (ngx_http_persona_check_weights(cf, &factor[f].levels, "level",
+                                           &owner, &weighted)
+            != NGX_CONF_OK)
+        {
+            return NGX_CONF_ERROR;
+        }
+
+        wt[f] = weighted;
+        any |= weighted;
+
+        ncells *= factor[f].levels.nelts;
+
+        if (ncells > NGX_HTTP_PERSONA_CELLS_MAX) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "experiment \"%V\" has more than %d cells",
+                               &exp->name, NGX_HTTP_PERSONA_CELLS_MAX);
+            return NGX_CONF_ERROR;
+        }
+
+        /* the longest level of each factor bounds every cell's name */
+
+        l = 0;
+
+        for (k = 0; k < factor[f].levels.nelts; k++) {
+            l = ngx_max(l, level[k].name.len);
+        }
+
+        len += factor[f].name.len + 2 + l;
+        jlen += factor[f].name.len + 6 + l;
+    }
+
+    /* an unweighted factor next to weighted ones splits equally */
+
+    lw = ngx_palloc(cf->temp_pool, nf * sizeof(ngx_uint_t));
+    if (lw == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    for (f = 0; f < nf; f++) {
+        lw[f] = 10000 / factor[f].levels.nelts;
+
+        if (any && !wt[f] && 10000 % factor[f].levels.nelts) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "levels of factor \"%V\" of experiment "
+                               "\"%V\" cannot share 100%% equally in "
+                               "basis points, give their weights",
+                               &factor[f].name, &exp->name);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    exp->levels = ngx_palloc(cf->pool, ncells * nf * sizeof(ngx_uint_t));
+    if (exp->levels == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    for (c = 0; c < ncells; c++) {
+        cell = ngx_array_push(&exp->variants);
+        if (cell == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        ngx_memzero(cell, sizeof(ngx_http_persona_variant_t));
+
+        k = c;
+
+        for (f = nf; f-- > 0; /* void */) {
+            exp->levels[c * nf + f] = k % factor[f].levels.nelts;
+            k /= factor[f].levels.nelts;
+        }
+
+        p = ngx_pnalloc(cf->pool, len);
+        q = ngx_pnalloc(cf->pool, jlen);
+        if (p == NULL || q == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        cell->name.data = p;
+        cell->factors.data = q;
+        *q++ = '{';
+
+        w = 10000;
+
+        for (f = 0; f < nf; f++) {
+            level = factor[f].levels.elts;
+            level = &level[exp->levels[c * nf + f]];
+
+            p = ngx_sprintf(p, "%s%V=%V", f ? ";" : "", &factor[f].name,
+                            &level->name);
+            q = ngx_sprintf(q, "%s\"%V\":\"%V\"", f ? "," : "",
+                            &factor[f].name, &level->name);
+
+            if (!any) {
+                continue;
+            }
+
+            w *= wt[f] ? level->weight : lw[f];
+
+            if (w % 10000) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "cell \"%*s\" of experiment \"%V\" gets "
+                                   "a weight finer than 0.01%%, choose "
+                                   "level weights whose products are "
+                                   "whole basis points",
+                                   p - cell->name.data, cell->name.data,
+                                   &exp->name);
+                return NGX_CONF_ERROR;
+            }
+
+            w /= 10000;
+        }
+
+        *q++ = '}';
+
+        cell->name.len = p - cell->name.data;
+        cell->factors.len = q - cell->factors.data;
+
+        if (any) {
+            cell->weight = (ngx_uint_t) w;
+            cell->weighted = 1;
+        }
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * The event fields of each variant, written once: its index, its weight
+ * as a share of 1 (exactly 1/n for equal shares, as the SDK has it) and
+ * the experiment's traffic.
+ */
+
+static char *
+ngx_http_persona_event_texts(ngx_conf_t *cf,
+    ngx_http_persona_experiment_t *exp, ngx_uint_t weighted)
+{
+    ngx_uint_t                   i, n;
+    ngx_http_persona_variant_t  *v;
+
+    v = exp->variants.elts;
+    n = exp->variants.nelts;
+
+    for (i = 0; i < n; i++) {
+        v[i].index_text.data = ngx_pnalloc(cf->pool, NGX_INT_T_LEN);
+        if (v[i].index_text.data == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        v[i].index_text.len = ngx_sprintf(v[i].index_text.data, "%ui", i)
+                              - v[i].index_text.data;
+
+        if (ngx_http_persona_double_text(cf, weighted ? v[i].weight / 10000.0
+                                                      : 1.0 / n,
+                                         &v[i].weight_text)
+            != NGX_OK)
+        {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    if (ngx_http_persona_double_text(cf, ngx_min(exp->traffic, 10000)
+                                         / 10000.0,
+                                     &exp->traffic_text)
+        != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_persona_double_text(ngx_conf_t *cf, double d, ngx_str_t *text)
+{
+    text->data = ngx_pnalloc(cf->pool, 32);
+    if (text->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    text->len = persona_stats_double((char *) text->data, 32, d);
+
+    return text->len ? NGX_OK : NGX_ERROR;
+}
+
+
+ngx_http_persona_factor_t *
+ngx_http_persona_find_factor(ngx_http_persona_experiment_t *exp,
+    ngx_str_t *name)
+{
+    ngx_uint_t                  i;
+    ngx_http_persona_factor_t  *factor;
+
+    factor = exp->factors.elts;
+
+    for (i = 0; i < exp->factors.nelts; i++) {
+        if (factor[i].name.len == name->len
+            && ngx_strncmp(factor[i].name.data, name->data, name->len) == 0)
+        {
+            return &factor[i];
+        }
+    }
+
+    return NULL;
 }
 
 
@@ -731,30 +1163,107 @@ ngx_http_persona_parse_percent(ngx_str_t *value)
 }
 
 
+/* $persona_variant_NAME, or $persona_level_NAME_FACTOR of a factor */
+
 static ngx_int_t
 ngx_http_persona_add_variant_variable(ngx_conf_t *cf,
-    ngx_http_persona_experiment_t *exp)
+    ngx_http_persona_experiment_t *exp, ngx_http_persona_factor_t *factor)
 {
     ngx_str_t             name;
     ngx_http_variable_t  *var;
 
-    name.len = sizeof("persona_variant_") - 1 + exp->name.len;
+    name.len = sizeof("persona_variant_") - 1 + exp->name.len
+               + (factor ? factor->name.len + 1 : 0);
     name.data = ngx_pnalloc(cf->pool, name.len);
     if (name.data == NULL) {
         return NGX_ERROR;
     }
 
-    ngx_sprintf(name.data, "persona_variant_%V", &exp->name);
+    if (factor == NULL) {
+        ngx_sprintf(name.data, "persona_variant_%V", &exp->name);
+
+    } else {
+        name.len = ngx_sprintf(name.data, "persona_level_%V_%V", &exp->name,
+                               &factor->name)
+                   - name.data;
+    }
 
     var = ngx_http_add_variable(cf, &name, NGX_HTTP_VAR_NOCACHEABLE);
     if (var == NULL) {
         return NGX_ERROR;
     }
 
-    var->get_handler = ngx_http_persona_variant_variable;
-    var->data = exp->index;
+    if (factor == NULL) {
+        var->get_handler = ngx_http_persona_variant_variable;
+        var->data = exp->index;
+
+    } else {
+        var->get_handler = ngx_http_persona_level_variable;
+        var->data = (uintptr_t) factor;
+    }
 
     return NGX_OK;
+}
+
+
+/*
+ * A read of the variant while the response is prepared (proxy_set_header,
+ * rewrite, add_header) is an exposure; a read by the conditions of a rule
+ * set is one once the set is shown.  Returns the variant shown: none in
+ * the global holdout, whose visitors see the default everywhere.
+ */
+
+static ngx_int_t
+ngx_http_persona_variant_read(ngx_http_request_t *r,
+    ngx_http_persona_experiment_t *exp)
+{
+    ngx_int_t                i;
+    ngx_http_persona_ctx_t  *ctx;
+
+    ctx = ngx_http_persona_get_ctx(r);
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    i = ngx_http_persona_assign(r, ctx, exp);
+
+    if (i < 0) {
+        return i;
+    }
+
+    if (!r->main->header_sent && r->main->method != NGX_HTTP_HEAD) {
+        ctx->exposed[exp->index] |= NGX_HTTP_PERSONA_EXPOSED_VAR;
+    }
+
+    if (ctx->reading != NULL) {
+        ctx->reading[exp->index] = 1;
+    }
+
+    return ngx_http_persona_variant_shown(r, ctx, exp);
+}
+
+
+/* the variant the response shows: the assignment, unless held out */
+
+ngx_int_t
+ngx_http_persona_variant_shown(ngx_http_request_t *r,
+    ngx_http_persona_ctx_t *ctx, ngx_http_persona_experiment_t *exp)
+{
+    ngx_int_t  i, held;
+
+    i = ngx_http_persona_assign(r, ctx, exp);
+
+    if (i < 0) {
+        return i;
+    }
+
+    held = ngx_http_persona_holdout(r, ctx);
+
+    if (held == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    return held ? NGX_HTTP_PERSONA_NONE : i;
 }
 
 
@@ -762,47 +1271,64 @@ static ngx_int_t
 ngx_http_persona_variant_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data)
 {
-    ngx_int_t                       i;
-    ngx_http_persona_ctx_t         *ctx;
-    ngx_http_persona_variant_t     *var;
     ngx_http_persona_experiment_t  *exp;
     ngx_http_persona_main_conf_t   *pmcf;
 
-    ctx = ngx_http_persona_get_ctx(r);
-    if (ctx == NULL) {
-        return NGX_ERROR;
-    }
+    pmcf = ngx_http_get_module_main_conf(r, ngx_http_persona_module);
+    exp = pmcf->experiments.elts;
+
+    return ngx_http_persona_variant_value(r, v, &exp[data], NULL);
+}
+
+
+static ngx_int_t
+ngx_http_persona_level_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_http_persona_factor_t *factor = (ngx_http_persona_factor_t *) data;
+
+    ngx_http_persona_experiment_t  *exp;
+    ngx_http_persona_main_conf_t   *pmcf;
 
     pmcf = ngx_http_get_module_main_conf(r, ngx_http_persona_module);
     exp = pmcf->experiments.elts;
-    exp = &exp[data];
 
-    i = ngx_http_persona_assign(r, ctx, exp);
+    return ngx_http_persona_variant_value(r, v, &exp[factor->experiment],
+                                          factor);
+}
+
+
+/* the variant shown, or the level of a factor in it; empty when none */
+
+static ngx_int_t
+ngx_http_persona_variant_value(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, ngx_http_persona_experiment_t *exp,
+    ngx_http_persona_factor_t *factor)
+{
+    ngx_int_t                    i;
+    ngx_http_persona_variant_t  *var;
+
+    i = ngx_http_persona_variant_read(r, exp);
 
     if (i == NGX_ERROR) {
         return NGX_ERROR;
     }
 
     if (i < 0) {
-        v->len = 0;
-        v->valid = 1;
-        v->no_cacheable = 1;
-        v->not_found = 0;
-        v->data = (u_char *) "";
+        ngx_http_persona_variable_str(v, (u_char *) "", 0);
         return NGX_OK;
     }
 
-    if (!r->main->header_sent && r->main->method != NGX_HTTP_HEAD) {
-        ctx->exposed[data] |= NGX_HTTP_PERSONA_EXPOSED_VAR;
+    if (factor == NULL) {
+        var = exp->variants.elts;
+        var = &var[i];
+
+    } else {
+        var = factor->levels.elts;
+        var = &var[exp->levels[i * exp->factors.nelts + factor->index]];
     }
 
-    var = exp->variants.elts;
-
-    v->len = var[i].name.len;
-    v->valid = 1;
-    v->no_cacheable = 1;
-    v->not_found = 0;
-    v->data = var[i].name.data;
+    ngx_http_persona_variable_str(v, var->name.data, var->name.len);
 
     return NGX_OK;
 }
@@ -832,7 +1358,7 @@ ngx_http_persona_assignments_variable(ngx_http_request_t *r,
     len = 0;
 
     for (i = 0; i < pmcf->experiments.nelts; i++) {
-        k = ngx_http_persona_assign(r, ctx, &exp[i]);
+        k = ngx_http_persona_variant_shown(r, ctx, &exp[i]);
 
         if (k == NGX_ERROR) {
             return NGX_ERROR;
@@ -862,7 +1388,7 @@ ngx_http_persona_assignments_variable(ngx_http_request_t *r,
     v->data = p;
 
     for (i = 0; i < pmcf->experiments.nelts; i++) {
-        k = ctx->assign[i];
+        k = ngx_http_persona_variant_shown(r, ctx, &exp[i]);
 
         if (k < 0) {
             continue;

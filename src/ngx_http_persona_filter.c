@@ -47,7 +47,7 @@ struct ngx_http_persona_filter_ctx_s {
 
     ngx_http_persona_slot_t        *slot;
     ngx_http_persona_content_t     *content;    /* replacement */
-    ngx_int_t                       exp;        /* experiment shown */
+    ngx_int_t                       exp;        /* exposure shown */
     ngx_buf_t                      *hold;       /* default being held */
 
     u_char                         *pending;    /* exposures to commit */
@@ -112,7 +112,6 @@ ngx_http_persona_header_filter(ngx_http_request_t *r)
     ngx_http_persona_ctx_t         *ctx;
     ngx_http_persona_slot_t        *slot;
     ngx_http_persona_loc_conf_t    *plcf;
-    ngx_http_persona_main_conf_t   *pmcf;
     ngx_http_persona_filter_ctx_t  *f;
 
     if (r != r->main) {
@@ -154,8 +153,7 @@ ngx_http_persona_header_filter(ngx_http_request_t *r)
             return NGX_ERROR;
         }
 
-        pmcf = ngx_http_get_module_main_conf(r, ngx_http_persona_module);
-        n = pmcf->experiments.nelts;
+        n = ngx_http_persona_exposures_n(r);
 
         f = ngx_pcalloc(r->pool, sizeof(ngx_http_persona_filter_ctx_t) + n);
         if (f == NULL) {
@@ -209,6 +207,10 @@ ngx_http_persona_header_filter(ngx_http_request_t *r)
         }
     }
 
+    if (ngx_http_persona_entry_set_cookie(r, ctx) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     return ngx_http_next_header_filter(r);
 }
 
@@ -234,6 +236,8 @@ ngx_http_persona_filter_applies(ngx_http_request_t *r,
              && ngx_strncasecmp(ce->value.data, (u_char *) "identity", 8)
                 == 0))
     {
+        ngx_http_persona_count(r, NGX_HTTP_PERSONA_COUNT_COMPRESSED);
+
         /* once a minute per worker: a busy site must not flood logs */
 
         if (ngx_time() - ngx_http_persona_encoding_warned >= 60) {
@@ -346,7 +350,6 @@ ngx_http_persona_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
     ngx_uint_t                      i, n;
     ngx_chain_t                    *cl, **ll;
     ngx_http_persona_ctx_t         *ctx;
-    ngx_http_persona_main_conf_t   *pmcf;
     ngx_http_persona_filter_ctx_t  *f;
 
     if (r != r->main) {
@@ -436,8 +439,7 @@ ngx_http_persona_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
     if (ret != NGX_ERROR) {
         /* fragments handed on: these are exposures now */
 
-        pmcf = ngx_http_get_module_main_conf(r, ngx_http_persona_module);
-        n = pmcf->experiments.nelts;
+        n = ngx_http_persona_exposures_n(r);
 
         for (i = 0; i < n; i++) {
             if (f->pending[i]) {
@@ -535,7 +537,7 @@ ngx_http_persona_open_slot(ngx_http_persona_filter_ctx_t *f,
     }
 
     if (i >= 0) {
-        f->exp = f->slot->experiment->index;
+        f->exp = i;
     }
 
     if (f->content == NULL) {
@@ -724,6 +726,8 @@ ngx_http_persona_hold(ngx_http_persona_filter_ctx_t *f, const u_char *p,
                   &f->slot->name);
 
     /* the default is shown after all: no fragment, no exposure */
+
+    ngx_http_persona_count(f->request, NGX_HTTP_PERSONA_COUNT_SLOT_LARGE);
 
     f->content = NULL;
     f->exp = NGX_HTTP_PERSONA_NONE;

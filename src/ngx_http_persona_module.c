@@ -186,6 +186,34 @@ static ngx_command_t  ngx_http_persona_commands[] = {
       offsetof(ngx_http_persona_loc_conf_t, slot_buffer_size),
       NULL },
 
+    { ngx_string("persona_holdout"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE12,
+      ngx_http_persona_holdout_cmd,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("persona_entry_cookie"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE12,
+      ngx_http_persona_entry_cookie,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("persona_metrics_zone"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE2,
+      ngx_http_persona_metrics_zone,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("persona_metrics"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_persona_metrics,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
       ngx_null_command
 };
 
@@ -229,6 +257,7 @@ static ngx_http_variable_t  *ngx_http_persona_variables[] = {
     ngx_http_persona_context_vars,
     ngx_http_persona_time_vars,
     ngx_http_persona_segment_vars,
+    ngx_http_persona_content_vars,
     ngx_http_persona_experiment_vars,
     ngx_http_persona_event_vars,
     ngx_http_persona_conversion_vars,
@@ -257,6 +286,10 @@ ngx_http_persona_preconfiguration(ngx_conf_t *cf)
 static ngx_int_t
 ngx_http_persona_postconfiguration(ngx_conf_t *cf)
 {
+    if (ngx_http_persona_metrics_init(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     return ngx_http_persona_filter_init(cf);
 }
 
@@ -310,6 +343,8 @@ ngx_http_persona_create_main_conf(ngx_conf_t *cf)
         return NULL;
     }
 
+    pmcf->holdout = NGX_CONF_UNSET_UINT;
+
     return pmcf;
 }
 
@@ -327,6 +362,7 @@ ngx_http_persona_init_main_conf(ngx_conf_t *cf, void *conf)
         || ngx_http_persona_context_init(cf, pmcf) != NGX_CONF_OK
         || ngx_http_persona_time_init(cf, pmcf) != NGX_CONF_OK
         || ngx_http_persona_segments_check(cf, pmcf) != NGX_CONF_OK
+        || ngx_http_persona_content_init(cf, pmcf) != NGX_CONF_OK
         || ngx_http_persona_experiments_check(cf, pmcf) != NGX_CONF_OK
         || ngx_http_persona_event_init(cf, pmcf) != NGX_CONF_OK)
     {
@@ -360,6 +396,7 @@ ngx_http_persona_create_loc_conf(ngx_conf_t *cf)
     plcf->slots = NGX_CONF_UNSET_PTR;
     plcf->cache = NGX_CONF_UNSET_UINT;
     plcf->slot_buffer_size = NGX_CONF_UNSET_SIZE;
+    plcf->entry = NGX_CONF_UNSET_PTR;
 
     return plcf;
 }
@@ -410,7 +447,11 @@ ngx_http_persona_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         return NGX_CONF_ERROR;
     }
 
-    return ngx_http_persona_merge_cookie(cf, prev, conf);
+    if (ngx_http_persona_merge_cookie(cf, prev, conf) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    return ngx_http_persona_merge_entry(cf, prev, conf);
 }
 
 
@@ -470,7 +511,8 @@ ngx_http_persona_find_ctx(ngx_http_request_t *r)
 ngx_http_persona_ctx_t *
 ngx_http_persona_get_ctx(ngx_http_request_t *r)
 {
-    ngx_uint_t                     i, n, ns;
+    size_t                         bytes;
+    ngx_uint_t                     i, n, ns, nc;
     ngx_pool_cleanup_t            *cln;
     ngx_http_persona_ctx_t        *ctx;
     ngx_http_persona_main_conf_t  *pmcf;
@@ -485,9 +527,16 @@ ngx_http_persona_get_ctx(ngx_http_request_t *r)
     pmcf = ngx_http_get_module_main_conf(r, ngx_http_persona_module);
     n = pmcf->experiments.nelts;
     ns = pmcf->segments.nelts;
+    nc = pmcf->sets.nelts;
+
+    /* the arrays of ngx_int_t first, then bytes: exposed, segments,
+     * set_state, reads */
+
+    bytes = (n + nc) + ns + nc + nc * n;
 
     cln = ngx_pool_cleanup_add(r->pool, sizeof(ngx_http_persona_ctx_t)
-                                        + n * sizeof(ngx_int_t) + n + ns);
+                                        + (n + nc) * sizeof(ngx_int_t)
+                                        + bytes);
     if (cln == NULL) {
         return NULL;
     }
@@ -496,15 +545,22 @@ ngx_http_persona_get_ctx(ngx_http_request_t *r)
     ngx_memzero(ctx, sizeof(ngx_http_persona_ctx_t));
 
     ctx->assign = (ngx_int_t *) (ctx + 1);
-    ctx->exposed = (u_char *) (ctx->assign + n);
+    ctx->rule = ctx->assign + n;
+    ctx->exposed = (u_char *) (ctx->rule + nc);
 
     for (i = 0; i < n; i++) {
         ctx->assign[i] = NGX_HTTP_PERSONA_UNKNOWN;
     }
 
-    ctx->segments = ctx->exposed + n;
+    for (i = 0; i < nc; i++) {
+        ctx->rule[i] = NGX_HTTP_PERSONA_UNKNOWN;
+    }
 
-    ngx_memzero(ctx->exposed, n + ns);
+    ctx->segments = ctx->exposed + n + nc;
+    ctx->set_state = ctx->segments + ns;
+    ctx->reads = ctx->set_state + nc;
+
+    ngx_memzero(ctx->exposed, bytes);
 
     cln->handler = ngx_http_persona_ctx_cleanup;
 
@@ -602,6 +658,21 @@ ngx_http_persona_variable_str(ngx_http_variable_value_t *v, u_char *data,
     v->valid = 1;
     v->no_cacheable = 1;
     v->not_found = 0;
+}
+
+
+/* a module-wide counter (NGX_HTTP_PERSONA_COUNT_), when metrics are on */
+
+void
+ngx_http_persona_count(ngx_http_request_t *r, ngx_uint_t counter)
+{
+    ngx_http_persona_main_conf_t  *pmcf;
+
+    pmcf = ngx_http_get_module_main_conf(r, ngx_http_persona_module);
+
+    if (pmcf->counters != NULL && pmcf->counters[counter] != NULL) {
+        (void) ngx_atomic_fetch_add(pmcf->counters[counter], 1);
+    }
 }
 
 

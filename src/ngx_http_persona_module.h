@@ -14,6 +14,7 @@
  *   id          who the visitor is: persona_id, the cookie, consent
  *   geo         geolocation
  *   context     device class and traffic channel
+ *   entry       the channel of the visit that brought the visitor
  *   time        persona_time, local hour and weekday
  *   crm         segment lists exported from a CRM
  *   segment     persona_segment, segment membership, $persona_segments
@@ -25,6 +26,7 @@
  *   filter      header and body filters
  *   event       exposure events
  *   conversion  the conversion beacon
+ *   metrics     live counters in shared memory, persona_metrics
  *
  * A file calls only functions of files above it; module.c, where
  * everything is registered, is the exception.
@@ -50,6 +52,8 @@ typedef struct ngx_http_persona_preview_s     ngx_http_persona_preview_t;
 typedef struct ngx_http_persona_sticky_s      ngx_http_persona_sticky_t;
 typedef struct ngx_http_persona_experiment_s  ngx_http_persona_experiment_t;
 typedef struct ngx_http_persona_content_set_s ngx_http_persona_content_set_t;
+typedef struct ngx_http_persona_metrics_s     ngx_http_persona_metrics_t;
+typedef struct ngx_http_persona_entry_s       ngx_http_persona_entry_t;
 
 
 /* module.c ------------------------------------------------------------ */
@@ -84,6 +88,11 @@ typedef struct {
     const char                 *key_need;   /* first user of a key */
     ngx_str_t                   key_need_file;
     ngx_uint_t                  key_need_line;
+
+    ngx_uint_t                  holdout;      /* persona_holdout, bp */
+    ngx_str_t                   holdout_seed;
+    ngx_http_persona_metrics_t *metrics;      /* persona_metrics_zone */
+    ngx_atomic_t              **counters;     /* NGX_HTTP_PERSONA_COUNT_ */
 } ngx_http_persona_main_conf_t;
 
 
@@ -114,6 +123,7 @@ typedef struct {
     ngx_array_t                *types_keys;
     ngx_uint_t                  cache;
     size_t                      slot_buffer_size;
+    ngx_http_persona_entry_t   *entry;      /* NULL: entry cookie off */
 } ngx_http_persona_loc_conf_t;
 
 
@@ -127,8 +137,18 @@ typedef struct {
     ngx_str_t                       previous_id; /* the id "id" replaced */
     ngx_str_t                       cookie;     /* to send, if not "id" */
     ngx_int_t                      *assign;     /* per experiment: variant */
-    u_char                         *exposed;    /* per experiment: flags */
+    u_char                         *exposed;    /* per experiment, then per
+                                                   content set: flags */
     u_char                         *segments;   /* per segment: state */
+    ngx_int_t                      *rule;       /* per content set: rule */
+    u_char                         *set_state;  /* per content set */
+    u_char                         *reads;      /* per content set, per
+                                                   experiment: read by its
+                                                   rules */
+    u_char                         *reading;    /* reads noted there */
+    ngx_str_t                       goal;       /* of the conversion */
+    ngx_str_t                       value;
+    ngx_str_t                       entry;      /* its entry channel */
     ngx_str_t                       crm;        /* CRM segments, "a,b" */
     ngx_str_t                       conversion; /* the conversion event */
     ngx_str_t                       exposures;  /* $persona_exposures */
@@ -149,7 +169,16 @@ typedef struct {
     unsigned                        preview_off:1;
     unsigned                        bot_done:1;
     unsigned                        bot:1;
+    unsigned                        holdout_done:1;
+    unsigned                        holdout:1;
+    unsigned                        entry_done:1;
 } ngx_http_persona_ctx_t;
+
+
+/* module-wide counters, kept in the metrics zone when there is one */
+#define NGX_HTTP_PERSONA_COUNT_COMPRESSED   0
+#define NGX_HTTP_PERSONA_COUNT_SLOT_LARGE   1
+#define NGX_HTTP_PERSONA_COUNT_N            2
 
 
 ngx_http_persona_ctx_t *ngx_http_persona_get_ctx(ngx_http_request_t *r);
@@ -162,6 +191,7 @@ ngx_table_elt_t *ngx_http_persona_push_cookie(ngx_http_request_t *r,
 void ngx_http_persona_variable_str(ngx_http_variable_value_t *v,
     u_char *data, size_t len);
 ngx_uint_t ngx_http_persona_valid_name(ngx_str_t *name, const char *extra);
+void ngx_http_persona_count(ngx_http_request_t *r, ngx_uint_t counter);
 
 extern ngx_module_t  ngx_http_persona_module;
 
@@ -176,6 +206,19 @@ typedef void *(*ngx_http_persona_watch_open_pt)(void *conf, ngx_str_t *path,
     ngx_log_t *log, ngx_uint_t level);
 typedef void (*ngx_http_persona_watch_close_pt)(void *data);
 
+
+/*
+ * What every worker did with a watched file, in shared memory (metrics):
+ * a version is the file's identity, modification time and size.
+ */
+typedef struct {
+    ngx_atomic_t                version;     /* of the data in use */
+    ngx_atomic_t                mtime;
+    ngx_atomic_t                generation;  /* versions loaded */
+    ngx_atomic_t                failed;      /* last version refused */
+    ngx_atomic_t                failures;    /* versions refused */
+} ngx_http_persona_watch_stats_t;
+
 char *ngx_http_persona_watch_add(ngx_conf_t *cf, const char *what,
     ngx_str_t *path, ngx_msec_t interval, ngx_http_persona_watch_open_pt open,
     ngx_http_persona_watch_close_pt close, void *conf, void *data,
@@ -185,6 +228,10 @@ char *ngx_http_persona_watch_interval(ngx_conf_t *cf, ngx_str_t *value,
 void *ngx_http_persona_watch_data(ngx_http_persona_watch_t *watch);
 ngx_int_t ngx_http_persona_watch_init_process(ngx_cycle_t *cycle);
 void ngx_http_persona_watch_exit_process(ngx_cycle_t *cycle);
+void ngx_http_persona_watch_name(ngx_http_persona_watch_t *watch,
+    const char **what, ngx_str_t **path);
+void ngx_http_persona_watch_stats(ngx_http_persona_watch_t *watch,
+    ngx_http_persona_watch_stats_t *stats);
 
 
 /* cond.c -------------------------------------------------------------- */
@@ -311,6 +358,18 @@ char *ngx_http_persona_context_init(ngx_conf_t *cf,
     ngx_http_persona_main_conf_t *pmcf);
 
 
+/* entry.c ------------------------------------------------------------- */
+
+char *ngx_http_persona_entry_cookie(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_persona_merge_entry(ngx_conf_t *cf,
+    ngx_http_persona_loc_conf_t *prev, ngx_http_persona_loc_conf_t *conf);
+ngx_int_t ngx_http_persona_entry_set_cookie(ngx_http_request_t *r,
+    ngx_http_persona_ctx_t *ctx);
+ngx_int_t ngx_http_persona_entry_channel(ngx_http_request_t *r,
+    ngx_str_t *channel);
+
+
 /* time.c -------------------------------------------------------------- */
 
 extern ngx_http_variable_t  ngx_http_persona_time_vars[];
@@ -366,13 +425,22 @@ typedef struct {
 typedef struct {
     ngx_http_persona_cond_t    *cond;       /* NULL: default */
     ngx_http_persona_content_t *content;
+    ngx_str_t                   name;       /* name=, else its position */
 } ngx_http_persona_content_rule_t;
 
 
 struct ngx_http_persona_content_set_s {
     ngx_str_t                   name;
+    ngx_uint_t                  index;
     ngx_array_t                 rules;      /* content_rule_t */
+    ngx_uint_t                  holdout;    /* basis points */
+    ngx_str_t                   holdout_seed;
 };
+
+
+/* ctx->set_state */
+#define NGX_HTTP_PERSONA_SET_CHOSEN    1
+#define NGX_HTTP_PERSONA_SET_HELD      2
 
 
 ngx_http_persona_content_t *ngx_http_persona_content_parse(ngx_conf_t *cf,
@@ -383,6 +451,17 @@ ngx_http_persona_content_set_t *ngx_http_persona_find_content(
     ngx_http_persona_main_conf_t *pmcf, ngx_str_t *name);
 ngx_int_t ngx_http_persona_content_render(ngx_http_request_t *r,
     ngx_http_persona_content_t *content, ngx_str_t *out);
+extern ngx_http_variable_t  ngx_http_persona_content_vars[];
+
+char *ngx_http_persona_holdout_cmd(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_persona_content_init(ngx_conf_t *cf,
+    ngx_http_persona_main_conf_t *pmcf);
+ngx_int_t ngx_http_persona_holdout(ngx_http_request_t *r,
+    ngx_http_persona_ctx_t *ctx);
+ngx_int_t ngx_http_persona_content_choose(ngx_http_request_t *r,
+    ngx_http_persona_ctx_t *ctx, ngx_http_persona_content_set_t *set,
+    ngx_http_persona_content_t **content);
 
 
 /* sticky.c ------------------------------------------------------------ */
@@ -407,12 +486,25 @@ ngx_int_t ngx_http_persona_sticky_header(ngx_http_request_t *r,
 #define NGX_HTTP_PERSONA_EXPOSED_VAR   2
 
 
+/* a variant, a cell of a multivariate experiment, or a factor's level */
 typedef struct {
     ngx_str_t                   name;
     ngx_uint_t                  weight;     /* basis points */
     unsigned                    weighted:1;
     ngx_http_persona_content_t *content;
+    ngx_str_t                   index_text; /* event fields, as JSON */
+    ngx_str_t                   weight_text;
+    ngx_str_t                   factors;    /* {"f":"level",...} */
 } ngx_http_persona_variant_t;
+
+
+/* factor NAME LEVEL ... of a multivariate experiment */
+typedef struct {
+    ngx_str_t                   name;
+    ngx_uint_t                  index;
+    ngx_array_t                 levels;     /* ngx_http_persona_variant_t */
+    ngx_uint_t                  experiment;
+} ngx_http_persona_factor_t;
 
 
 struct ngx_http_persona_experiment_s {
@@ -422,6 +514,9 @@ struct ngx_http_persona_experiment_s {
     ngx_uint_t                  hash;
     ngx_uint_t                  traffic;    /* basis points */
     ngx_array_t                 variants;   /* ngx_http_persona_variant_t */
+    ngx_array_t                 factors;    /* ngx_http_persona_factor_t */
+    ngx_uint_t                 *levels;     /* of cell c: [c * factors] */
+    ngx_str_t                   traffic_text;
 
     double                     *start;      /* bucket range of variant i */
     double                     *end;
@@ -453,6 +548,10 @@ ngx_http_persona_experiment_t *ngx_http_persona_find_experiment(
     ngx_http_persona_main_conf_t *pmcf, ngx_str_t *name);
 ngx_int_t ngx_http_persona_assign(ngx_http_request_t *r,
     ngx_http_persona_ctx_t *ctx, ngx_http_persona_experiment_t *exp);
+ngx_int_t ngx_http_persona_variant_shown(ngx_http_request_t *r,
+    ngx_http_persona_ctx_t *ctx, ngx_http_persona_experiment_t *exp);
+ngx_http_persona_factor_t *ngx_http_persona_find_factor(
+    ngx_http_persona_experiment_t *exp, ngx_str_t *name);
 
 
 /* slot.c -------------------------------------------------------------- */
@@ -462,6 +561,7 @@ typedef struct {
     ngx_str_t                       name;
     ngx_str_t                       target;
     ngx_http_persona_experiment_t  *experiment;
+    ngx_http_persona_factor_t      *factor;
     ngx_http_persona_content_set_t *set;
     ngx_str_t                       file;
     ngx_uint_t                      line;
@@ -473,6 +573,7 @@ char *ngx_http_persona_resolve_slots(ngx_conf_t *cf, ngx_array_t *slots);
 ngx_int_t ngx_http_persona_slot_content(ngx_http_request_t *r,
     ngx_http_persona_ctx_t *ctx, ngx_http_persona_slot_t *slot,
     ngx_http_persona_content_t **content);
+ngx_uint_t ngx_http_persona_exposures_n(ngx_http_request_t *r);
 
 
 /* filter.c ------------------------------------------------------------ */
@@ -496,14 +597,23 @@ char *ngx_http_persona_event_init(ngx_conf_t *cf,
  * event fills those it has, event_common() the ones every event shares.
  */
 enum {
-    NGX_HTTP_PERSONA_EV_TS = 0,
+    NGX_HTTP_PERSONA_EV_V = 0,
+    NGX_HTTP_PERSONA_EV_TS,
     NGX_HTTP_PERSONA_EV_EVENT,
     NGX_HTTP_PERSONA_EV_ID,
     NGX_HTTP_PERSONA_EV_EXPERIMENT,
     NGX_HTTP_PERSONA_EV_VARIANT,
+    NGX_HTTP_PERSONA_EV_VARIANT_INDEX,
+    NGX_HTTP_PERSONA_EV_WEIGHT,
+    NGX_HTTP_PERSONA_EV_TRAFFIC,
+    NGX_HTTP_PERSONA_EV_FACTORS,
+    NGX_HTTP_PERSONA_EV_CONTENT,
+    NGX_HTTP_PERSONA_EV_RULE,
+    NGX_HTTP_PERSONA_EV_HOLDOUT,
     NGX_HTTP_PERSONA_EV_GOAL,
     NGX_HTTP_PERSONA_EV_VALUE,
     NGX_HTTP_PERSONA_EV_ASSIGNMENTS,
+    NGX_HTTP_PERSONA_EV_ENTRY_CHANNEL,
     NGX_HTTP_PERSONA_EV_SEGMENTS,
     NGX_HTTP_PERSONA_EV_COUNTRY,
     NGX_HTTP_PERSONA_EV_DEVICE,
@@ -521,6 +631,10 @@ ngx_int_t ngx_http_persona_event_common(ngx_http_request_t *r,
     ngx_http_persona_ctx_t *ctx, persona_event_field_t *f);
 void ngx_http_persona_event_set(persona_event_field_t *f, ngx_uint_t i,
     persona_event_type_e type, u_char *data, size_t len);
+ngx_uint_t ngx_http_persona_exposed(ngx_http_request_t *r,
+    ngx_http_persona_ctx_t *ctx, ngx_uint_t i);
+ngx_uint_t ngx_http_persona_content_exposed(ngx_http_request_t *r,
+    ngx_http_persona_ctx_t *ctx, ngx_uint_t j);
 
 
 /* conversion.c -------------------------------------------------------- */
@@ -529,6 +643,15 @@ extern ngx_http_variable_t  ngx_http_persona_conversion_vars[];
 
 char *ngx_http_persona_conversion(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+
+
+/* metrics.c ----------------------------------------------------------- */
+
+char *ngx_http_persona_metrics_zone(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_persona_metrics(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_http_persona_metrics_init(ngx_conf_t *cf);
 
 
 #endif /* _NGX_HTTP_PERSONA_MODULE_H_INCLUDED_ */

@@ -341,17 +341,17 @@ ngx_http_persona_preview_variant(ngx_http_request_t *r,
 
 
 /*
- * The rule of a content set a preview forces: its index (a 1-based
- * position, or "default"), NGX_HTTP_PERSONA_NONE for the page's own
- * default content, NGX_HTTP_PERSONA_UNKNOWN when not forced.
+ * The rule of a content set a preview forces: its index (the rule named
+ * by its name=, else by its 1-based position, or "default"),
+ * NGX_HTTP_PERSONA_NONE for the page's own default content,
+ * NGX_HTTP_PERSONA_UNKNOWN when not forced.
  */
 
 ngx_int_t
 ngx_http_persona_preview_rule(ngx_http_request_t *r,
     ngx_http_persona_ctx_t *ctx, ngx_http_persona_content_set_t *set)
 {
-    ngx_int_t                         n;
-    ngx_uint_t                        last;
+    ngx_uint_t                        i, last;
     persona_preview_set_t            *s;
     ngx_http_persona_content_rule_t  *rule;
 
@@ -373,18 +373,20 @@ ngx_http_persona_preview_rule(ngx_http_request_t *r,
                                          : NGX_HTTP_PERSONA_NONE;
     }
 
-    n = ngx_atoi((u_char *) s->value, s->value_len);
-
-    if (n < 1 || (ngx_uint_t) n > set->rules.nelts
-        || rule[n - 1].cond == NULL)
-    {
-        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                       "persona: preview of an unknown rule of \"%V\"",
-                       &set->name);
-        return NGX_HTTP_PERSONA_UNKNOWN;
+    for (i = 0; i < last + 1; i++) {
+        if (rule[i].cond != NULL
+            && rule[i].name.len == s->value_len
+            && ngx_strncmp(rule[i].name.data, s->value, s->value_len) == 0)
+        {
+            return i;
+        }
     }
 
-    return n - 1;
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "persona: preview of an unknown rule of \"%V\"",
+                   &set->name);
+
+    return NGX_HTTP_PERSONA_UNKNOWN;
 }
 
 

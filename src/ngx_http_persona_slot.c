@@ -2,9 +2,13 @@
 /*
  * Copyright (C) ngx_http_persona_module authors
  *
- * Slots: persona_slot binds a slot name in the HTML to an experiment or
- * to a persona_content rule set; for a request, this file answers which
- * content a slot gets.
+ * Slots: persona_slot binds a slot name in the HTML to an experiment, a
+ * factor of a multivariate experiment ("mvt.headline") or a
+ * persona_content rule set; for a request, this file answers which
+ * content a slot gets, and what showing it exposes.
+ *
+ * Exposures are numbered for the filter: experiment i is i, content set
+ * j is the number of experiments plus j (ctx->exposed follows it).
  */
 
 
@@ -69,6 +73,8 @@ ngx_http_persona_slot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 char *
 ngx_http_persona_resolve_slots(ngx_conf_t *cf, ngx_array_t *slots)
 {
+    u_char                        *dot;
+    ngx_str_t                      name, factor;
     ngx_uint_t                     i;
     ngx_http_persona_slot_t       *slot;
     ngx_http_persona_main_conf_t  *pmcf;
@@ -83,10 +89,50 @@ ngx_http_persona_resolve_slots(ngx_conf_t *cf, ngx_array_t *slots)
             continue;
         }
 
-        slot[i].experiment = ngx_http_persona_find_experiment(pmcf,
-                                                          &slot[i].target);
+        name = slot[i].target;
+        dot = ngx_strlchr(name.data, name.data + name.len, '.');
 
-        if (slot[i].experiment == NULL) {
+        if (dot != NULL) {
+            /* EXPERIMENT.FACTOR */
+
+            factor.data = dot + 1;
+            factor.len = name.data + name.len - factor.data;
+            name.len = dot - name.data;
+
+            slot[i].experiment = ngx_http_persona_find_experiment(pmcf,
+                                                                  &name);
+
+            if (slot[i].experiment != NULL) {
+                slot[i].factor = ngx_http_persona_find_factor(
+                                     slot[i].experiment, &factor);
+
+                if (slot[i].factor == NULL) {
+                    ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                                  "unknown factor \"%V\" of experiment "
+                                  "\"%V\" in slot \"%V\" in %V:%ui",
+                                  &factor, &name, &slot[i].name,
+                                  &slot[i].file, slot[i].line);
+                    return NGX_CONF_ERROR;
+                }
+
+                continue;
+            }
+        }
+
+        slot[i].experiment = ngx_http_persona_find_experiment(pmcf, &name);
+
+        if (slot[i].experiment != NULL
+            && slot[i].experiment->factors.nelts)
+        {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "experiment \"%V\" in slot \"%V\" is "
+                          "multivariate, a slot shows one of its factors: "
+                          "\"%V.FACTOR\" in %V:%ui", &name, &slot[i].name,
+                          &name, &slot[i].file, slot[i].line);
+            return NGX_CONF_ERROR;
+        }
+
+        if (slot[i].experiment == NULL && dot == NULL) {
             slot[i].set = ngx_http_persona_find_content(pmcf,
                                                         &slot[i].target);
         }
@@ -104,57 +150,76 @@ ngx_http_persona_resolve_slots(ngx_conf_t *cf, ngx_array_t *slots)
 }
 
 
+/*
+ * The content of a slot (NULL: its default stays) and the exposure that
+ * showing it makes, or NGX_HTTP_PERSONA_NONE, or NGX_ERROR.
+ */
+
 ngx_int_t
 ngx_http_persona_slot_content(ngx_http_request_t *r,
     ngx_http_persona_ctx_t *ctx, ngx_http_persona_slot_t *slot,
     ngx_http_persona_content_t **content)
 {
-    ngx_int_t                    i;
-    ngx_uint_t                   k;
-    ngx_http_persona_content_rule_t     *rule;
-    ngx_http_persona_variant_t  *v;
+    ngx_int_t                       i;
+    ngx_http_persona_variant_t     *v;
+    ngx_http_persona_experiment_t  *exp;
+    ngx_http_persona_main_conf_t   *pmcf;
 
     *content = NULL;
 
-    if (slot->experiment != NULL) {
-        i = ngx_http_persona_assign(r, ctx, slot->experiment);
+    exp = slot->experiment;
 
-        if (i >= 0) {
-            v = slot->experiment->variants.elts;
-            *content = v[i].content;
+    if (exp == NULL) {
+        if (ngx_http_persona_content_choose(r, ctx, slot->set, content)
+            == NGX_ERROR)
+        {
+            return NGX_ERROR;
         }
 
+        pmcf = ngx_http_get_module_main_conf(r, ngx_http_persona_module);
+
+        return pmcf->experiments.nelts + slot->set->index;
+    }
+
+    i = ngx_http_persona_assign(r, ctx, exp);
+
+    if (i < 0) {
         return i;
     }
 
-    rule = slot->set->rules.elts;
+    /* in the global holdout: the default, logged as a holdout exposure */
 
-    i = ngx_http_persona_preview_rule(r, ctx, slot->set);
+    i = ngx_http_persona_variant_shown(r, ctx, exp);
 
-    if (i != NGX_HTTP_PERSONA_UNKNOWN) {
-        *content = (i >= 0) ? rule[i].content : NULL;
-        return NGX_HTTP_PERSONA_NONE;
+    if (i == NGX_ERROR) {
+        return NGX_ERROR;
     }
 
-    for (k = 0; k < slot->set->rules.nelts; k++) {
+    if (i >= 0) {
+        if (slot->factor != NULL) {
+            v = slot->factor->levels.elts;
+            v = &v[exp->levels[i * exp->factors.nelts + slot->factor->index]];
 
-        if (rule[k].cond != NULL) {
-            switch (ngx_http_persona_test(r, ctx, rule[k].cond)) {
-
-            case 0:
-                continue;
-
-            case 1:
-                break;
-
-            default:
-                return NGX_ERROR;
-            }
+        } else {
+            v = exp->variants.elts;
+            v = &v[i];
         }
 
-        *content = rule[k].content;
-        break;
+        *content = v->content;
     }
 
-    return NGX_HTTP_PERSONA_NONE;
+    return exp->index;
+}
+
+
+/* how many exposures a response can make: experiments, then sets */
+
+ngx_uint_t
+ngx_http_persona_exposures_n(ngx_http_request_t *r)
+{
+    ngx_http_persona_main_conf_t  *pmcf;
+
+    pmcf = ngx_http_get_module_main_conf(r, ngx_http_persona_module);
+
+    return pmcf->experiments.nelts + pmcf->sets.nelts;
 }

@@ -12,6 +12,10 @@
  * looks at the file on a timer, with a stat(), never in a request.  The
  * new file is opened before the old data is closed, and a file that fails
  * to open is reported once and leaves the old data in use.
+ *
+ * With metrics, what workers load and refuse is counted in shared memory
+ * per version of the file (its identity, modification time and size), so
+ * that a version counts once however many workers load it.
  */
 
 
@@ -31,6 +35,8 @@ struct ngx_http_persona_watch_s {
     ngx_file_uniq_t                  uniq;
     time_t                           mtime;
     off_t                            size;
+
+    ngx_http_persona_watch_stats_t  *stats;      /* NULL: no metrics */
 };
 
 
@@ -45,6 +51,8 @@ typedef struct {
 
 
 static void ngx_http_persona_watch_timer(ngx_event_t *ev);
+static void ngx_http_persona_watch_report(ngx_http_persona_watch_t *w,
+    ngx_uint_t loaded, ngx_file_uniq_t uniq, time_t mtime, off_t size);
 
 
 /* the watched files of this process, by the order they were declared */
@@ -186,6 +194,9 @@ ngx_http_persona_watch_init_process(ngx_cycle_t *cycle)
                                     NGX_LOG_ERR);
         }
 
+        ngx_http_persona_watch_report(w[i], wd[i].data != NULL, wd[i].uniq,
+                                      wd[i].mtime, wd[i].size);
+
         if (w[i]->interval == 0) {
             continue;
         }
@@ -250,6 +261,10 @@ ngx_http_persona_watch_timer(ngx_event_t *ev)
     {
         data = w->open(w->conf, &w->path, ev->log, NGX_LOG_ERR);
 
+        ngx_http_persona_watch_report(w, data != NULL, ngx_file_uniq(&fi),
+                                      ngx_file_mtime(&fi),
+                                      ngx_file_size(&fi));
+
         if (data != NULL) {
             if (wd->data != NULL && wd->data != w->initial) {
                 w->close(wd->data);
@@ -273,4 +288,61 @@ ngx_http_persona_watch_timer(ngx_event_t *ev)
     }
 
     ngx_add_timer(ev, w->interval);
+}
+
+
+void
+ngx_http_persona_watch_name(ngx_http_persona_watch_t *watch,
+    const char **what, ngx_str_t **path)
+{
+    *what = watch->what;
+    *path = &watch->path;
+}
+
+
+/* from the metrics zone, when the configuration is read */
+
+void
+ngx_http_persona_watch_stats(ngx_http_persona_watch_t *watch,
+    ngx_http_persona_watch_stats_t *stats)
+{
+    watch->stats = stats;
+}
+
+
+static void
+ngx_http_persona_watch_report(ngx_http_persona_watch_t *w, ngx_uint_t loaded,
+    ngx_file_uniq_t uniq, time_t mtime, off_t size)
+{
+    ngx_atomic_uint_t                version, old;
+    ngx_http_persona_watch_stats_t  *st;
+
+    st = w->stats;
+
+    if (st == NULL) {
+        return;
+    }
+
+    version = ((ngx_atomic_uint_t) uniq * 2654435761u)
+              ^ ((ngx_atomic_uint_t) mtime << 16)
+              ^ (ngx_atomic_uint_t) size;
+    version += (version == 0);
+
+    if (loaded) {
+        old = st->version;
+
+        if (old != version && ngx_atomic_cmp_set(&st->version, old, version))
+        {
+            st->mtime = (ngx_atomic_uint_t) mtime;
+            (void) ngx_atomic_fetch_add(&st->generation, 1);
+        }
+
+        return;
+    }
+
+    old = st->failed;
+
+    if (old != version && ngx_atomic_cmp_set(&st->failed, old, version)) {
+        (void) ngx_atomic_fetch_add(&st->failures, 1);
+    }
 }

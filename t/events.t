@@ -196,7 +196,7 @@ Persona::Test::wait_for('syslog datagrams', 10, sub {
 open my $sfh, '<:raw', $syslog;
 my @s = grep { /persona: \{/ } <$sfh>;
 is(scalar @s, scalar @all, 'syslog got every exposure');
-like($s[0], qr/persona: \{"ts":/, 'syslog line carries the JSON event');
+like($s[0], qr/persona: \{"v":2,"ts":/, 'syslog line carries the JSON event');
 
 # conversions
 

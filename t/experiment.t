@@ -7,6 +7,7 @@ use warnings;
 
 use Test::More;
 use Persona::Test;
+use Persona::GrowthBook qw(v1 v2 choose);
 
 my $t = Persona::Test->new(workers => 2);
 
@@ -80,38 +81,7 @@ CONF
 
 $t->start;
 
-# reference implementation (GrowthBook JS SDK semantics, ASCII ids)
-
-sub fnv1a32 {
-    my ($s) = @_;
-    my $h = 0x811c9dc5;
-    for my $c (unpack 'C*', $s) {
-        $h ^= $c;
-        $h = ($h * 0x01000193) & 0xffffffff;    # < 2**57: exact in an IV
-    }
-    return $h;
-}
-
-sub v2 {
-    my ($seed, $id) = @_;
-    return (fnv1a32(fnv1a32($seed . $id)) % 10000) / 10000;
-}
-
-sub v1 {
-    my ($seed, $id) = @_;
-    return (fnv1a32($id . $seed) % 1000) / 1000;
-}
-
-sub choose {
-    my ($n, $coverage, @w) = @_;
-    my $cum = 0;
-    for my $i (0 .. $#w) {
-        my $start = $cum;
-        $cum += $w[$i];
-        return $i if $n >= $start && $n < $start + $coverage * $w[$i];
-    }
-    return -1;
-}
+# the reference: GrowthBook's JS SDK (t/lib/Persona/GrowthBook.pm)
 
 is(v2('seed', 'a'), 0.0505, 'reference implementation agrees with a vector');
 

@@ -3,12 +3,14 @@
  * Copyright (C) ngx_http_persona_module authors
  *
  * Device classification (rules in persona_device.h) in one pass over the
- * User-Agent, with no regular expressions: at each byte only the tokens
- * that start with that letter are compared, so the cost is about one
- * comparison per byte whatever the length of the token lists.
+ * User-Agent, with no regular expressions: two bigram filters skip most
+ * bytes two at a time, and only where a token may start are the tokens
+ * of that letter compared, so a browser's User-Agent costs a few hundred
+ * instructions whatever the length of the token lists.
  */
 
 
+#include <stdint.h>
 #include <string.h>
 
 #include "persona_device.h"
@@ -178,6 +180,92 @@ static const persona_device_token_t *const  persona_device_index[26] = {
 #undef ANDROID
 
 
+/*
+ * A bigram filter, so that most bytes cost one table lookup: the entry of
+ * the first two characters of every token has bit 1 set, the entry of
+ * its second and third characters bit 2.  Where the pair at i + 1 has
+ * neither, no token starts at i or i + 1.  The hash folds case with
+ * | 0x20 and may collide: a collision only costs a comparison.  Whoever
+ * changes a token list regenerates the table (hash of the two bytes as
+ * PERSONA_DEVICE_PAIR computes it); t/unit/test_device.c compares the
+ * scan with a plain one that tries every token at every byte.
+ */
+
+#define PERSONA_DEVICE_PAIR(p)                                               \
+    (((((uint32_t) (p)[0] | (uint32_t) (p)[1] << 8) | 0x2020) * 0x9e37      \
+      >> 16) & 0x3ff)
+
+#define PERSONA_DEVICE_FIRST   1
+#define PERSONA_DEVICE_EITHER  2
+
+static const unsigned char  persona_device_pairs[1024] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 2, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 3, 0, 2, 3, 2, 0, 3, 2, 2, 3, 0, 2, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 3, 0, 0, 0, 0, 2, 0, 0, 3, 3, 0, 0, 0,
+    0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3, 0, 2,
+    0, 2, 0, 0, 0, 2, 3, 0, 0, 3, 2, 0, 0, 3, 2, 2,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    3, 0, 0, 0, 0, 0, 3, 3, 0, 2, 0, 3, 0, 0, 3, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0,
+    0, 0, 0, 0, 3, 0, 3, 0, 3, 0, 0, 0, 3, 0, 0, 3,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0,
+    0, 2, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 3, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3, 3, 0, 0, 0, 3,
+    2, 3, 2, 0, 0, 3, 0, 0, 0, 3, 0, 0, 2, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 0,
+    2, 0, 0, 0, 3, 0, 3, 0, 0, 0, 0, 0, 0, 3, 0, 3,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 3, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0,
+    0, 3, 0, 0, 0, 2, 0, 0, 2, 0, 0, 2, 0, 0, 0, 0,
+};
+
+
 static const char *const  persona_device_names[] = {
     "desktop", "mobile", "tablet", "bot"
 };
@@ -195,24 +283,29 @@ persona_device_scan(const unsigned char *ua, size_t len)
 
     flags = 0;
 
-    for (i = 0; i < len; i++) {
-        c = ua[i];
+    /* every token is 3 bytes or longer */
 
-        if (c >= 'A' && c <= 'Z') {
-            c |= 0x20;
-        }
+    for (i = 0; i + 2 < len; /* void */) {
 
-        if (c < 'a' || c > 'z') {
+        if (!(persona_device_pairs[PERSONA_DEVICE_PAIR(&ua[i + 1])]
+              & PERSONA_DEVICE_EITHER))
+        {
+            i += 2;
             continue;
         }
 
-        t = persona_device_index[c - 'a'];
-
-        if (t == NULL) {
+        if (!(persona_device_pairs[PERSONA_DEVICE_PAIR(&ua[i])]
+              & PERSONA_DEVICE_FIRST))
+        {
+            i++;
             continue;
         }
 
-        for ( /* void */ ; t->name != NULL; t++) {
+        c = ua[i] | 0x20;
+
+        t = (c >= 'a' && c <= 'z') ? persona_device_index[c - 'a'] : NULL;
+
+        for ( /* void */ ; t != NULL && t->name != NULL; t++) {
             if (t->len > len - i) {
                 continue;
             }
@@ -234,7 +327,8 @@ persona_device_scan(const unsigned char *ua, size_t len)
             }
         }
 
-        if (t->name == NULL) {
+        if (t == NULL || t->name == NULL) {
+            i++;
             continue;
         }
 
@@ -243,7 +337,7 @@ persona_device_scan(const unsigned char *ua, size_t len)
         }
 
         flags |= t->flags;
-        i += t->len - 1;
+        i += t->len;
     }
 
     return flags;

@@ -5,6 +5,8 @@
 
 #include "unit.h"
 
+#include <stdlib.h>
+
 #include "persona_device.h"
 
 
@@ -237,6 +239,187 @@ test_names(void **state)
 }
 
 
+
+/*
+ * The filtered scan against a plain one: the same tokens, tried at every
+ * byte in the order of the header's rules, on User-Agents made of random
+ * text with tokens dropped in at random places and in random case.
+ */
+
+#define R_BOT  1
+#define R_TAB  2
+#define R_PHO  4
+#define R_AND  8
+
+typedef struct {
+    const char  *name;
+    unsigned     flags;
+} ref_token_t;
+
+static const ref_token_t  ref_tokens[] = {
+    { "android", R_AND },
+    { "apache-httpclient", R_BOT },
+    { "aiohttp", R_BOT },
+    { "axios/", R_BOT },
+    { "bot", R_BOT },
+    { "blackberry", R_PHO },
+    { "bb10", R_PHO },
+    { "cubot", 0 },
+    { "crawler", R_BOT },
+    { "curl/", R_BOT },
+    { "chatgpt-user", R_BOT },
+    { "facebookexternalhit", R_BOT },
+    { "feedfetcher", R_BOT },
+    { "go-http-client", R_BOT },
+    { "google-inspectiontool", R_BOT },
+    { "headless", R_BOT },
+    { "httpx", R_BOT },
+    { "ipad", R_TAB },
+    { "iphone", R_PHO },
+    { "ipod", R_PHO },
+    { "java/", R_BOT },
+    { "kindle", R_TAB },
+    { "lighthouse", R_BOT },
+    { "libwww-perl", R_BOT },
+    { "mobile", R_PHO },
+    { "mediapartners-google", R_BOT },
+    { "nexus 7", R_TAB },
+    { "nexus 9", R_TAB },
+    { "node-fetch", R_BOT },
+    { "opera mini", R_PHO },
+    { "opera mobi", R_PHO },
+    { "okhttp", R_BOT },
+    { "python-requests", R_BOT },
+    { "python-urllib", R_BOT },
+    { "preview", R_BOT },
+    { "playbook", R_TAB },
+    { "phantomjs", R_BOT },
+    { "spider", R_BOT },
+    { "slurp", R_BOT },
+    { "scrapy", R_BOT },
+    { "silk/", R_TAB },
+    { "sm-t", R_TAB },
+    { "symbian", R_PHO },
+    { "tablet pc", 0 },
+    { "tablet", R_TAB },
+    { "wget/", R_BOT },
+    { "windows phone", R_PHO },
+    { "webos", R_PHO }
+};
+
+
+static persona_device_e
+ref_classify(const unsigned char *ua, size_t len, int ch)
+{
+    size_t    i, j, k, n;
+    unsigned  flags;
+    int       c;
+
+    if (len == 0) {
+        return PERSONA_DEVICE_BOT;
+    }
+
+    flags = 0;
+
+    for (i = 0; i < len; i++) {
+        for (k = 0; k < sizeof(ref_tokens) / sizeof(ref_tokens[0]); k++) {
+            n = strlen(ref_tokens[k].name);
+
+            if ((ref_tokens[k].name[0] != (ua[i] | 0x20)
+                 || !((ua[i] | 0x20) >= 'a' && (ua[i] | 0x20) <= 'z'))
+                || n > len - i)
+            {
+                continue;
+            }
+
+            for (j = 0; j < n; j++) {
+                c = ua[i + j];
+                if (c >= 'A' && c <= 'Z') {
+                    c |= 0x20;
+                }
+                if (c != ref_tokens[k].name[j]) {
+                    break;
+                }
+            }
+
+            if (j == n) {
+                break;
+            }
+        }
+
+        if (k == sizeof(ref_tokens) / sizeof(ref_tokens[0])) {
+            continue;
+        }
+
+        if (ref_tokens[k].flags & R_BOT) {
+            return PERSONA_DEVICE_BOT;
+        }
+
+        flags |= ref_tokens[k].flags;
+        i += n - 1;
+    }
+
+    if ((flags & R_TAB) || (flags & (R_AND | R_PHO)) == R_AND) {
+        return PERSONA_DEVICE_TABLET;
+    }
+
+    if ((flags & R_PHO) || ch == 1) {
+        return PERSONA_DEVICE_MOBILE;
+    }
+
+    return PERSONA_DEVICE_DESKTOP;
+}
+
+
+static void
+test_against_reference(void **state)
+{
+    int            round, ch;
+    size_t         len, k, n, at, i;
+    const char    *t;
+    unsigned char  ua[256];
+
+    static const char  text[] = " ;/()-._0123456789abcdefghijklmnop"
+                                "qrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                "\x80\xff@[`{";
+
+    srand(12345);
+
+    for (round = 0; round < 200000; round++) {
+        len = rand() % 160;
+
+        for (i = 0; i < len; i++) {
+            ua[i] = text[rand() % (sizeof(text) - 1)];
+        }
+
+        /* tokens, fully inside, in random case */
+        for (k = rand() % 3; k > 0; k--) {
+            t = ref_tokens[rand() % (sizeof(ref_tokens)
+                                     / sizeof(ref_tokens[0]))].name;
+            n = strlen(t);
+
+            if (n > len) {
+                continue;
+            }
+
+            at = rand() % (len - n + 1);
+
+            for (i = 0; i < n; i++) {
+                ua[at + i] = (rand() & 1 && t[i] >= 'a' && t[i] <= 'z')
+                             ? t[i] - 32 : t[i];
+            }
+        }
+
+        ch = rand() % 3 - 1;
+
+        if (persona_device_classify(ua, len, ch)
+            != ref_classify(ua, len, ch))
+        {
+            fail_msg("round %d: \"%.*s\"", round, (int) len, ua);
+        }
+    }
+}
+
 int
 main(void)
 {
@@ -244,6 +427,7 @@ main(void)
         cmocka_unit_test(test_user_agents),
         cmocka_unit_test(test_tokens),
         cmocka_unit_test(test_names),
+        cmocka_unit_test(test_against_reference),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
