@@ -124,10 +124,12 @@ is($res->{body}, "<p>default|robot</p>\n", 'and googlebot is not');
 $t->stop;
 
 my @exp = map { decode_json($_) } split /\n/, $t->read_file('exposure.log');
-is(scalar(grep { $_->{device} eq 'bot' } @exp), 2,
+is(scalar(grep { $_->{device} eq 'bot' && $_->{experiment} } @exp), 2,
     'exposures of bots: only where included (include, curl in /google/)');
+is(scalar(grep { $_->{device} eq 'bot' && $_->{content} } @exp), 2,
+    'content exposures of bots: only where included');
 is(scalar(grep { $_->{uri} eq '/' && $_->{device} eq 'bot' } @exp), 0,
-    'by default, no exposure of a bot');
+    'by default, no exposure of a bot, of an experiment or of content');
 
 my @conv = map { decode_json($_) } split /\n/,
     $t->read_file('conversion.log');
