@@ -39,7 +39,7 @@ $t->conf(<<'CONF');
 
     persona_content greeting {
         when '$http_x_fr = 1'  text=Bonjour;
-        when '$http_x_vip = 1' text=VIP;
+        when '$http_x_vip = 1' name=vip text=VIP;
         default                text=Hello;
     }
 
@@ -122,7 +122,7 @@ ok(!no_store($res), 'no preview: cacheable as configured');
 
 # the link
 
-my $link = token(set => [ 'hero:winter', 'greeting:2' ]);
+my $link = token(set => [ 'hero:winter', 'greeting:vip' ]);
 $res = get("/?persona_preview=$link", Cookie => $visitor);
 is($res->{body}, "<p>winter|VIP</p>\n",
     'preview link: the forced variant (before its schedule) and rule');
@@ -165,6 +165,7 @@ is($res->{body}, "<p>control|Hello</p>\n", 'hero:control');
 for my $case ([ [ 'greeting:default' ] => "<p>-|Hello</p>\n" ],
     [ [ 'greeting:-', 'hero:-' ] => "<p>-|page</p>\n" ],
     [ [ 'greeting:1' ] => "<p>-|Bonjour</p>\n" ],
+    [ [ 'greeting:2' ] => "<p>-|Hello</p>\n" ],
     [ [ 'greeting:9', 'hero:summer' ] => "<p>-|Hello</p>\n" ])
 {
     my ($set, $body) = @$case;
@@ -273,7 +274,7 @@ my @p = grep { $_->{preview} } @exp;
 ok(@p >= 5, 'preview exposures are logged (' . scalar(@p) . ')');
 ok(!grep({ exists $_->{preview} && $_->{preview} ne JSON::PP::true } @exp),
     '"preview" is true or absent');
-ok(!grep({ $_->{variant} eq 'winter' && !$_->{preview} } @exp),
+ok(!grep({ ($_->{variant} // '') eq 'winter' && !$_->{preview} } @exp),
     'no forced variant counted as a real exposure');
 ok(grep({ !exists $_->{preview} } @exp), 'real exposures have no field');
 
