@@ -13,6 +13,12 @@
  * full, CRM list included, once the visitor is known.  Before that (in
  * persona_consent, which decides whether there is an id at all) a segment
  * is its condition alone, evaluated afresh and never cached.
+ *
+ * Values come from the visitor, so a pattern may meet its worst case: the
+ * module matches with its own limits (a match context with low match and
+ * depth limits), which make such a match cheap to abandon.  A condition
+ * that cannot be evaluated, for that or any other reason, is false, with a
+ * warning at most once a second per worker: a page is never lost to it.
  */
 
 
@@ -26,16 +32,35 @@
 #define NGX_HTTP_PERSONA_SEG_OUT      2
 #define NGX_HTTP_PERSONA_SEG_IN       3
 
+/*
+ * A pattern that needs more than this has met a hostile value: ordinary
+ * patterns over headers and cookies need a few hundred steps, a
+ * backtracking one gives up within a few milliseconds.
+ */
+#define NGX_HTTP_PERSONA_MATCH_LIMIT  100000
+#define NGX_HTTP_PERSONA_DEPTH_LIMIT  10000
+
 
 struct ngx_http_persona_cond_s {
     persona_rule_t             *rule;
+    ngx_str_t                   source;
 };
+
+
+/* a variable used by a condition or a template, checked once all are known */
+typedef struct {
+    ngx_int_t                     index;
+    ngx_str_t                    *fragment;   /* NULL: not in a fragment */
+    ngx_str_t                     file;
+    ngx_uint_t                    line;
+} ngx_http_persona_var_ref_t;
 
 
 typedef struct {
     ngx_http_request_t           *request;
     ngx_http_persona_ctx_t       *ctx;
     ngx_http_persona_segment_pt   segment;
+    ngx_int_t                     match_rc;   /* a failed match */
 } ngx_http_persona_cond_rt_t;
 
 
@@ -51,7 +76,25 @@ static int ngx_http_persona_cond_get_variable(void *data, int id,
 static int ngx_http_persona_cond_get_segment(void *data, int id);
 static int ngx_http_persona_cond_match(void *data, void *re,
     const unsigned char *s, size_t len);
+static ngx_int_t ngx_http_persona_cond_exec(ngx_http_request_t *r,
+    ngx_regex_t *re, const u_char *s, size_t len);
+static void ngx_http_persona_cond_failed(ngx_http_request_t *r,
+    ngx_http_persona_cond_t *cond, ngx_int_t match_rc);
 static void ngx_http_persona_cond_segment_ref(void *data, int id);
+
+
+#if (NGX_PCRE2)
+
+/* per process, made on first use and freed with the cycle */
+static pcre2_match_context  *ngx_http_persona_match_ctx;
+static pcre2_match_data     *ngx_http_persona_match_data;
+
+static void ngx_http_persona_cond_match_free(void *data);
+
+#endif
+
+static time_t      ngx_http_persona_cond_warned;
+static ngx_uint_t  ngx_http_persona_cond_unwarned;
 
 
 ngx_http_persona_cond_t *
@@ -65,6 +108,8 @@ ngx_http_persona_cond_compile(ngx_conf_t *cf, ngx_str_t *src)
     if (cond == NULL) {
         return NULL;
     }
+
+    cond->source = *src;
 
     env.alloc = ngx_http_persona_cond_alloc;
     env.variable = ngx_http_persona_cond_variable;
@@ -107,11 +152,133 @@ ngx_http_persona_cond_variable(void *data, const unsigned char *name,
     s.len = len;
     s.data = (u_char *) name;
 
-    /* unknown names are reported by nginx when variables are set up */
-
-    index = ngx_http_get_variable_index(cf, &s);
+    index = ngx_http_persona_variable_index(cf, &s, NULL);
 
     return index == NGX_ERROR ? -1 : (int) index;
+}
+
+
+/*
+ * The index of a variable a condition or a fragment uses.  The variable
+ * may be defined later ("set", "map" further down), so the reference is
+ * remembered with its place and checked once the http block is read:
+ * nginx itself would report an unknown name without telling where.
+ */
+
+ngx_int_t
+ngx_http_persona_variable_index(ngx_conf_t *cf, ngx_str_t *name,
+    ngx_str_t *fragment)
+{
+    ngx_int_t                      index;
+    ngx_http_persona_var_ref_t    *ref;
+    ngx_http_persona_main_conf_t  *pmcf;
+
+    index = ngx_http_get_variable_index(cf, name);
+    if (index == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    pmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_persona_module);
+
+    if (pmcf->var_refs.elts == NULL
+        && ngx_array_init(&pmcf->var_refs, cf->pool, 8,
+                          sizeof(ngx_http_persona_var_ref_t))
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    ref = ngx_array_push(&pmcf->var_refs);
+    if (ref == NULL) {
+        return NGX_ERROR;
+    }
+
+    ref->index = index;
+    ref->fragment = fragment;
+    ref->file = cf->conf_file->file.name;
+    ref->line = cf->conf_file->line;
+
+    return index;
+}
+
+
+/*
+ * Run from postconfiguration, the last moment before nginx resolves
+ * variables: a name is known as nginx will find it, by its full name or
+ * by a prefix such as "http_" or "cookie_".
+ */
+
+char *
+ngx_http_persona_variables_check(ngx_conf_t *cf)
+{
+    ngx_str_t                     *name;
+    ngx_uint_t                     i, n;
+    ngx_hash_key_t                *key;
+    ngx_http_variable_t           *v, *pv;
+    ngx_http_persona_var_ref_t    *ref;
+    ngx_http_core_main_conf_t     *cmcf;
+    ngx_http_persona_main_conf_t  *pmcf;
+
+    pmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_persona_module);
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+    if (cmcf->variables_keys == NULL) {
+        return NGX_CONF_OK;
+    }
+
+    ref = pmcf->var_refs.elts;
+    v = cmcf->variables.elts;
+    key = cmcf->variables_keys->keys.elts;
+    pv = cmcf->prefix_variables.elts;
+
+    for (i = 0; i < pmcf->var_refs.nelts; i++) {
+        name = &v[ref[i].index].name;
+
+        if (v[ref[i].index].get_handler != NULL) {
+            continue;
+        }
+
+        for (n = 0; n < cmcf->variables_keys->keys.nelts; n++) {
+            if (key[n].key.len == name->len
+                && ngx_strncmp(key[n].key.data, name->data, name->len) == 0)
+            {
+                break;
+            }
+        }
+
+        if (n < cmcf->variables_keys->keys.nelts) {
+            continue;
+        }
+
+        for (n = 0; n < cmcf->prefix_variables.nelts; n++) {
+            if (name->len >= pv[n].name.len
+                && ngx_strncmp(name->data, pv[n].name.data, pv[n].name.len)
+                   == 0)
+            {
+                break;
+            }
+        }
+
+        if (n < cmcf->prefix_variables.nelts) {
+            continue;
+        }
+
+        if (ref[i].fragment != NULL) {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "unknown \"%V\" variable in fragment \"%V\" "
+                          "in %V:%ui", name, ref[i].fragment, &ref[i].file,
+                          ref[i].line);
+
+        } else {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "unknown \"%V\" variable in %V:%ui", name,
+                          &ref[i].file, ref[i].line);
+        }
+
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
 }
 
 
@@ -186,6 +353,7 @@ ngx_http_persona_cond_eval(ngx_http_request_t *r, ngx_http_persona_ctx_t *ctx,
     data.request = r;
     data.ctx = ctx;
     data.segment = segment;
+    data.match_rc = 0;
 
     rt.variable = ngx_http_persona_cond_get_variable;
     rt.segment = ngx_http_persona_cond_get_segment;
@@ -194,7 +362,66 @@ ngx_http_persona_cond_eval(ngx_http_request_t *r, ngx_http_persona_ctx_t *ctx,
 
     rc = persona_rule_eval(cond->rule, &rt);
 
-    return rc < 0 ? NGX_ERROR : rc;
+    if (rc < 0) {
+        ngx_http_persona_cond_failed(r, cond, data.match_rc);
+        return 0;
+    }
+
+    return rc;
+}
+
+
+static void
+ngx_http_persona_cond_failed(ngx_http_request_t *r,
+    ngx_http_persona_cond_t *cond, ngx_int_t match_rc)
+{
+    u_char  reason[128];
+#if (NGX_PCRE2)
+    u_char  msg[96];
+#endif
+
+    /* a visitor can make every request fail: one line a second at most */
+
+    if (ngx_time() == ngx_http_persona_cond_warned) {
+        ngx_http_persona_cond_unwarned++;
+        return;
+    }
+
+    ngx_http_persona_cond_warned = ngx_time();
+
+    if (match_rc == 0) {
+        ngx_cpystrn(reason, (u_char *) "a variable could not be read",
+                    sizeof(reason));
+
+    } else {
+#if (NGX_PCRE2)
+        if (pcre2_get_error_message(match_rc, msg, sizeof(msg)) < 0) {
+            msg[0] = '\0';
+        }
+
+        ngx_snprintf(reason, sizeof(reason) - 1, ngx_regex_exec_n
+                     " failed: %i, %s%Z", match_rc, msg);
+#else
+        ngx_snprintf(reason, sizeof(reason) - 1, ngx_regex_exec_n
+                     " failed: %i%Z", match_rc);
+#endif
+        reason[sizeof(reason) - 1] = '\0';
+    }
+
+    if (ngx_http_persona_cond_unwarned) {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "persona: condition \"%V\" taken as false, %s "
+                      "(and %ui failures not logged since the last "
+                      "warning)", &cond->source, reason,
+                      ngx_http_persona_cond_unwarned);
+
+    } else {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "persona: condition \"%V\" taken as false, %s",
+                      &cond->source, reason);
+    }
+
+    ngx_http_persona_cond_unwarned = 0;
 }
 
 
@@ -262,12 +489,8 @@ ngx_http_persona_cond_match(void *data, void *re, const unsigned char *s,
     ngx_http_persona_cond_rt_t *rt = data;
 
     ngx_int_t  rc;
-    ngx_str_t  subject;
 
-    subject.len = len;
-    subject.data = (u_char *) s;
-
-    rc = ngx_regex_exec((ngx_regex_t *) re, &subject, NULL, 0);
+    rc = ngx_http_persona_cond_exec(rt->request, re, s, len);
 
     if (rc >= 0) {
         return 1;
@@ -277,11 +500,95 @@ ngx_http_persona_cond_match(void *data, void *re, const unsigned char *s,
         return 0;
     }
 
-    ngx_log_error(NGX_LOG_ALERT, rt->request->connection->log, 0,
-                  ngx_regex_exec_n " failed: %i on \"%*s\"", rc, len, s);
+    rt->match_rc = rc;
 
     return -1;
 }
+
+
+/*
+ * nginx's ngx_regex_exec() matches with PCRE's default limits (ten
+ * million steps: a tenth of a second and more per hostile value), so the
+ * module calls PCRE itself, with its own limits.  Only whether the
+ * pattern matches is needed: one pair of offsets, no captures.
+ */
+
+#if (NGX_PCRE2)
+
+static ngx_int_t
+ngx_http_persona_cond_exec(ngx_http_request_t *r, ngx_regex_t *re,
+    const u_char *s, size_t len)
+{
+    ngx_pool_cleanup_t  *cln;
+
+    if (ngx_http_persona_match_data == NULL) {
+        cln = ngx_pool_cleanup_add(ngx_cycle->pool, 0);
+        if (cln == NULL) {
+            return PCRE2_ERROR_NOMEMORY;
+        }
+
+        ngx_http_persona_match_ctx = pcre2_match_context_create(NULL);
+        ngx_http_persona_match_data = pcre2_match_data_create(1, NULL);
+
+        cln->handler = ngx_http_persona_cond_match_free;
+
+        if (ngx_http_persona_match_ctx == NULL
+            || ngx_http_persona_match_data == NULL)
+        {
+            ngx_http_persona_cond_match_free(NULL);
+            return PCRE2_ERROR_NOMEMORY;
+        }
+
+        pcre2_set_match_limit(ngx_http_persona_match_ctx,
+                              NGX_HTTP_PERSONA_MATCH_LIMIT);
+        pcre2_set_depth_limit(ngx_http_persona_match_ctx,
+                              NGX_HTTP_PERSONA_DEPTH_LIMIT);
+    }
+
+    return pcre2_match(re, s, len, 0, 0, ngx_http_persona_match_data,
+                       ngx_http_persona_match_ctx);
+}
+
+
+static void
+ngx_http_persona_cond_match_free(void *data)
+{
+    if (ngx_http_persona_match_data != NULL) {
+        pcre2_match_data_free(ngx_http_persona_match_data);
+        ngx_http_persona_match_data = NULL;
+    }
+
+    if (ngx_http_persona_match_ctx != NULL) {
+        pcre2_match_context_free(ngx_http_persona_match_ctx);
+        ngx_http_persona_match_ctx = NULL;
+    }
+}
+
+#else
+
+static ngx_int_t
+ngx_http_persona_cond_exec(ngx_http_request_t *r, ngx_regex_t *re,
+    const u_char *s, size_t len)
+{
+    pcre_extra  extra;
+
+    /* a copy keeps what pcre_study() found, JIT code included */
+
+    if (re->extra != NULL) {
+        extra = *re->extra;
+
+    } else {
+        ngx_memzero(&extra, sizeof(pcre_extra));
+    }
+
+    extra.flags |= PCRE_EXTRA_MATCH_LIMIT | PCRE_EXTRA_MATCH_LIMIT_RECURSION;
+    extra.match_limit = NGX_HTTP_PERSONA_MATCH_LIMIT;
+    extra.match_limit_recursion = NGX_HTTP_PERSONA_DEPTH_LIMIT;
+
+    return pcre_exec(re->code, &extra, (const char *) s, len, 0, 0, NULL, 0);
+}
+
+#endif
 
 
 /* the segments a condition refers to, as ints in ids */
@@ -308,17 +615,14 @@ ngx_http_persona_cond_segments(ngx_http_persona_cond_t *cond,
 }
 
 
-/* the number of a segment name; add: a name not seen yet gets one */
+/* the number of the segment of that name, or NGX_DECLINED */
 
 ngx_int_t
-ngx_http_persona_segment_index(ngx_conf_t *cf, ngx_str_t *name,
-    ngx_uint_t add)
+ngx_http_persona_segment_find(ngx_http_persona_main_conf_t *pmcf,
+    ngx_str_t *name)
 {
-    ngx_uint_t                     i;
-    ngx_http_persona_segment_t    *seg;
-    ngx_http_persona_main_conf_t  *pmcf;
-
-    pmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_persona_module);
+    ngx_uint_t                   i;
+    ngx_http_persona_segment_t  *seg;
 
     seg = pmcf->segments.elts;
 
@@ -330,8 +634,26 @@ ngx_http_persona_segment_index(ngx_conf_t *cf, ngx_str_t *name,
         }
     }
 
-    if (!add) {
-        return NGX_DECLINED;
+    return NGX_DECLINED;
+}
+
+
+/* the number of a segment name; add: a name not seen yet gets one */
+
+ngx_int_t
+ngx_http_persona_segment_index(ngx_conf_t *cf, ngx_str_t *name,
+    ngx_uint_t add)
+{
+    ngx_int_t                      i;
+    ngx_http_persona_segment_t    *seg;
+    ngx_http_persona_main_conf_t  *pmcf;
+
+    pmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_persona_module);
+
+    i = ngx_http_persona_segment_find(pmcf, name);
+
+    if (i != NGX_DECLINED || !add) {
+        return i;
     }
 
     seg = ngx_array_push(&pmcf->segments);

@@ -310,7 +310,11 @@ ngx_http_persona_compile_template(ngx_conf_t *cf,
         }
 
         part->text = var;
-        part->index = ngx_http_get_variable_index(cf, &var);
+        /* "text" is inline text: the message then names the line only */
+
+        part->index = ngx_http_persona_variable_index(cf, &var,
+                          ngx_strcmp(content->source.data, "text") == 0
+                          ? NULL : &content->source);
         if (part->index == NGX_ERROR) {
             return NGX_ERROR;
         }

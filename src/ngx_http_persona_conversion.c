@@ -13,6 +13,9 @@
  * The event names the channel of entry (entry.c) besides the beacon's
  * own, and whether the visitor is in the global holdout, whose
  * visitors are in no experiment.
+ *
+ * conversion_record() makes the event; the Lua library calls it too, and
+ * each conversion a request records is one more line of the variable.
  */
 
 
@@ -305,11 +308,40 @@ ngx_http_persona_valid_value(ngx_str_t *value)
 static ngx_int_t
 ngx_http_persona_conversion_event(ngx_http_request_t *r, ngx_str_t *args)
 {
+    ngx_int_t  rc;
+    ngx_str_t  goal, value;
+
+    if (ngx_http_persona_arg(args, "goal", 4, &goal) != NGX_OK) {
+        return NGX_HTTP_BAD_REQUEST;
+    }
+
+    ngx_str_null(&value);
+
+    (void) ngx_http_persona_arg(args, "value", 5, &value);
+
+    rc = ngx_http_persona_conversion_record(r, &goal, &value);
+
+    return rc == NGX_DECLINED ? NGX_OK : rc;
+}
+
+
+/*
+ * The conversion event of goal and value (value.data NULL: none):
+ * NGX_OK, NGX_DECLINED when the visitor is not known (nothing to join
+ * the event to), NGX_HTTP_BAD_REQUEST for a goal or value the location
+ * refuses, NGX_HTTP_INTERNAL_SERVER_ERROR.
+ */
+
+ngx_int_t
+ngx_http_persona_conversion_record(ngx_http_request_t *r, ngx_str_t *goal,
+    ngx_str_t *value)
+{
     u_char                         *p, *s;
     size_t                          len;
     ngx_int_t                       k, held;
-    ngx_str_t                       goal, value, entry;
+    ngx_str_t                       entry;
     ngx_uint_t                      i;
+    ngx_str_t                       line;
     persona_event_field_t           f[NGX_HTTP_PERSONA_EV_N];
     ngx_http_persona_ctx_t         *ctx;
     ngx_http_persona_variant_t     *var;
@@ -319,19 +351,15 @@ ngx_http_persona_conversion_event(ngx_http_request_t *r, ngx_str_t *args)
 
     plcf = ngx_http_get_module_loc_conf(r, ngx_http_persona_module);
 
-    if (ngx_http_persona_arg(args, "goal", 4, &goal) != NGX_OK
-        || !ngx_http_persona_valid_name(&goal, "-.")
+    if (!ngx_http_persona_valid_name(goal, "-.")
         || (plcf->goals != NULL
             && !persona_list_has(plcf->goals->data, plcf->goals->len,
-                                 goal.data, goal.len)))
+                                 goal->data, goal->len)))
     {
         return NGX_HTTP_BAD_REQUEST;
     }
 
-    ngx_str_null(&value);
-
-    if (ngx_http_persona_arg(args, "value", 5, &value) == NGX_OK
-        && ngx_http_persona_valid_value(&value) != NGX_OK)
+    if (value->data != NULL && ngx_http_persona_valid_value(value) != NGX_OK)
     {
         return NGX_HTTP_BAD_REQUEST;
     }
@@ -350,7 +378,7 @@ ngx_http_persona_conversion_event(ngx_http_request_t *r, ngx_str_t *args)
     }
 
     if (ctx->id.len == 0) {
-        return NGX_OK;
+        return NGX_DECLINED;
     }
 
     pmcf = ngx_http_get_module_main_conf(r, ngx_http_persona_module);
@@ -410,11 +438,11 @@ ngx_http_persona_conversion_event(ngx_http_request_t *r, ngx_str_t *args)
                                PERSONA_EVENT_NAME, (u_char *) "conversion",
                                sizeof("conversion") - 1);
     ngx_http_persona_event_set(f, NGX_HTTP_PERSONA_EV_GOAL,
-                               PERSONA_EVENT_NAME, goal.data, goal.len);
+                               PERSONA_EVENT_NAME, goal->data, goal->len);
     ngx_http_persona_event_set(f, NGX_HTTP_PERSONA_EV_VALUE,
-                               value.len ? PERSONA_EVENT_RAW
-                                         : PERSONA_EVENT_SKIP,
-                               value.data, value.len);
+                               value->len ? PERSONA_EVENT_RAW
+                                          : PERSONA_EVENT_SKIP,
+                               value->data, value->len);
     ngx_http_persona_event_set(f, NGX_HTTP_PERSONA_EV_ASSIGNMENTS,
                                PERSONA_EVENT_RAW, s, p - s);
     ngx_http_persona_event_set(f, NGX_HTTP_PERSONA_EV_ENTRY_CHANNEL,
@@ -428,20 +456,31 @@ ngx_http_persona_conversion_event(ngx_http_request_t *r, ngx_str_t *args)
 
     /* for the metrics, counted when the request is logged */
 
-    ctx->goal = goal;
-    ctx->value = value;
+    ctx->goal = *goal;
+    ctx->value = *value;
     ctx->entry = entry;
 
-    len = persona_event_len(f, NGX_HTTP_PERSONA_EV_N);
+    /* after the lines recorded before, if any */
 
-    ctx->conversion.data = ngx_pnalloc(r->pool, len);
-    if (ctx->conversion.data == NULL) {
+    len = ctx->conversion.len + 1
+          + persona_event_len(f, NGX_HTTP_PERSONA_EV_N);
+
+    line.data = ngx_pnalloc(r->pool, len);
+    if (line.data == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ctx->conversion.len = persona_event_write(ctx->conversion.data, f,
-                                              NGX_HTTP_PERSONA_EV_N)
-                          - ctx->conversion.data;
+    p = line.data;
+
+    if (ctx->conversion.len) {
+        p = ngx_cpymem(p, ctx->conversion.data, ctx->conversion.len);
+        *p++ = '\n';
+    }
+
+    p = persona_event_write(p, f, NGX_HTTP_PERSONA_EV_N);
+
+    line.len = p - line.data;
+    ctx->conversion = line;
 
     return NGX_OK;
 }

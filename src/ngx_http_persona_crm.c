@@ -13,6 +13,11 @@
  *
  * A lookup takes an id that is already known: who the visitor is is
  * decided before their segments.
+ *
+ * The builder also stores the list's vocabulary, every segment name it
+ * holds, under a key no id can be (it starts with a NUL byte, which
+ * nginx never lets into a request); it is read when the configuration is
+ * read, to warn about names of conditions the list does not know.
  */
 
 
@@ -20,10 +25,17 @@
 
 #include <lmdb.h>
 
+#include "persona_list.h"
+
+
+#define NGX_HTTP_PERSONA_CRM_VOCABULARY  "\0segments"
+
 
 struct ngx_http_persona_crm_s {
     ngx_str_t                   path;
     ngx_http_persona_watch_t   *watch;
+    ngx_str_t                   vocabulary;
+    unsigned                    has_vocabulary:1;
 };
 
 
@@ -38,6 +50,8 @@ typedef struct {
 static void *ngx_http_persona_crm_open(void *conf, ngx_str_t *path,
     ngx_log_t *log, ngx_uint_t level);
 static void ngx_http_persona_crm_close(void *data);
+static ngx_int_t ngx_http_persona_crm_get(void *data, ngx_str_t *key,
+    ngx_pool_t *pool, ngx_log_t *log, ngx_str_t *value);
 
 
 /* persona_segments_db PATH [reload=TIME] */
@@ -48,7 +62,8 @@ ngx_http_persona_segments_db(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_http_persona_main_conf_t *pmcf = conf;
 
     void                    *db;
-    ngx_str_t               *value;
+    ngx_int_t                rc;
+    ngx_str_t               *value, key;
     ngx_uint_t               i;
     ngx_msec_t               interval;
     ngx_http_persona_crm_t  *crm;
@@ -106,7 +121,19 @@ ngx_http_persona_segments_db(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
+    key.len = sizeof(NGX_HTTP_PERSONA_CRM_VOCABULARY) - 1;
+    key.data = (u_char *) NGX_HTTP_PERSONA_CRM_VOCABULARY;
+
+    rc = ngx_http_persona_crm_get(db, &key, cf->pool, cf->log,
+                                  &crm->vocabulary);
+
     ngx_http_persona_crm_close(db);
+
+    if (rc == NGX_ERROR) {
+        return NGX_CONF_ERROR;
+    }
+
+    crm->has_vocabulary = (rc == NGX_OK);
 
     if (ngx_http_persona_watch_add(cf, "segments database", &crm->path,
                                    interval, ngx_http_persona_crm_open,
@@ -209,50 +236,87 @@ ngx_int_t
 ngx_http_persona_crm_lookup(ngx_http_request_t *r,
     ngx_http_persona_crm_t *crm, ngx_str_t *id, ngx_str_t *list)
 {
-    int                         rc;
-    MDB_val                     key, data;
-    ngx_http_persona_crm_db_t  *db;
+    void  *db;
 
     ngx_str_null(list);
 
     db = ngx_http_persona_watch_data(crm->watch);
 
-    if (db == NULL || id->len == 0) {
+    /* an id starting with NUL would read the vocabulary */
+
+    if (db == NULL || id->len == 0 || id->data[0] == '\0') {
         return NGX_OK;
     }
+
+    return ngx_http_persona_crm_get(db, id, r->pool, r->connection->log,
+                                    list) == NGX_ERROR ? NGX_ERROR : NGX_OK;
+}
+
+
+/*
+ * The value of key, copied into pool (the map may be replaced before
+ * the copy is used): NGX_OK, NGX_DECLINED when the key is absent or the
+ * file cannot be read (logged), NGX_ERROR without memory.
+ */
+
+static ngx_int_t
+ngx_http_persona_crm_get(void *data, ngx_str_t *key, ngx_pool_t *pool,
+    ngx_log_t *log, ngx_str_t *value)
+{
+    ngx_http_persona_crm_db_t *db = data;
+
+    int        rc;
+    MDB_val    k, v;
+    ngx_int_t  ret;
+
+    ngx_str_null(value);
 
     rc = mdb_txn_renew(db->txn);
 
     if (rc != 0) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+        ngx_log_error(NGX_LOG_ERR, log, 0,
                       "persona: segments database: %s", mdb_strerror(rc));
-        return NGX_OK;
+        return NGX_DECLINED;
     }
 
-    key.mv_size = id->len;
-    key.mv_data = id->data;
+    k.mv_size = key->len;
+    k.mv_data = key->data;
 
-    rc = mdb_get(db->txn, db->dbi, &key, &data);
+    rc = mdb_get(db->txn, db->dbi, &k, &v);
 
-    if (rc == 0 && data.mv_size) {
-        /* copied: the map may be replaced before the request ends */
+    ret = (rc == 0) ? NGX_OK : NGX_DECLINED;
 
-        list->data = ngx_pnalloc(r->pool, data.mv_size);
+    if (rc == 0 && v.mv_size) {
+        value->data = ngx_pnalloc(pool, v.mv_size);
 
-        if (list->data == NULL) {
-            mdb_txn_reset(db->txn);
-            return NGX_ERROR;
+        if (value->data == NULL) {
+            ret = NGX_ERROR;
+
+        } else {
+            ngx_memcpy(value->data, v.mv_data, v.mv_size);
+            value->len = v.mv_size;
         }
 
-        ngx_memcpy(list->data, data.mv_data, data.mv_size);
-        list->len = data.mv_size;
-
     } else if (rc != 0 && rc != MDB_NOTFOUND) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+        ngx_log_error(NGX_LOG_ERR, log, 0,
                       "persona: segments database: %s", mdb_strerror(rc));
     }
 
     mdb_txn_reset(db->txn);
 
-    return NGX_OK;
+    return ret;
+}
+
+
+/* 1 or 0; NGX_DECLINED for a list built without its vocabulary */
+
+ngx_int_t
+ngx_http_persona_crm_knows(ngx_http_persona_crm_t *crm, ngx_str_t *name)
+{
+    if (!crm->has_vocabulary) {
+        return NGX_DECLINED;
+    }
+
+    return persona_list_has(crm->vocabulary.data, crm->vocabulary.len,
+                            name->data, name->len);
 }

@@ -353,7 +353,12 @@ ngx_http_persona_content_exposed(ngx_http_request_t *r,
 }
 
 
-/* exposures of the request, up to "enough" */
+/*
+ * Exposures of the request, up to "enough".  A subrequest (an SSI include
+ * logged with log_subrequest on) has none of its own: the page view is
+ * the main request's, logged last with every exposure its subrequests
+ * made.
+ */
 
 static ngx_uint_t
 ngx_http_persona_exposures_count(ngx_http_request_t *r,
@@ -362,7 +367,7 @@ ngx_http_persona_exposures_count(ngx_http_request_t *r,
     ngx_uint_t                     e, n, ne, count;
     ngx_http_persona_main_conf_t  *pmcf;
 
-    if (ctx == NULL || ctx->id.len == 0) {
+    if (ctx == NULL || ctx->id.len == 0 || r != r->main) {
         return 0;
     }
 

@@ -73,6 +73,21 @@ static ngx_int_t ngx_http_persona_assignments_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 
 
+/* directives of a persona_experiment block but layer and schedule */
+
+static ngx_str_t  ngx_http_persona_experiment_directives[] = {
+    ngx_string("variant"),
+    ngx_string("traffic"),
+    ngx_string("seed"),
+    ngx_string("hash_version"),
+    ngx_string("hash"),
+    ngx_string("sticky"),
+    ngx_string("bucket_version"),
+    ngx_string("target"),
+    ngx_null_string
+};
+
+
 ngx_http_variable_t  ngx_http_persona_experiment_vars[] = {
 
     { ngx_string("persona_assignments"), NULL,
@@ -184,6 +199,24 @@ ngx_http_persona_experiment_cmd(ngx_conf_t *cf, ngx_command_t *dummy,
         return ngx_http_persona_schedule(cf, exp);
     }
 
+    /* a misspelt directive is named as such, whatever its arguments */
+
+    for (n = 0; ngx_http_persona_experiment_directives[n].len; n++) {
+        if (ngx_http_persona_experiment_directives[n].len == value[0].len
+            && ngx_strncmp(ngx_http_persona_experiment_directives[n].data,
+                           value[0].data, value[0].len) == 0)
+        {
+            break;
+        }
+    }
+
+    if (ngx_http_persona_experiment_directives[n].len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "unknown directive \"%V\" in experiment \"%V\"",
+                           &value[0], &exp->name);
+        return NGX_CONF_ERROR;
+    }
+
     if (cf->args->nelts != 2) {
         if (value[0].len == 7 && ngx_strncmp(value[0].data, "variant", 7) == 0)
         {
@@ -282,20 +315,14 @@ ngx_http_persona_experiment_cmd(ngx_conf_t *cf, ngx_command_t *dummy,
         return NGX_CONF_OK;
     }
 
-    if (ngx_strcmp(value[0].data, "target") == 0) {
-        exp->target = ngx_http_persona_cond_compile(cf, &value[1]);
-        if (exp->target == NULL) {
-            return NGX_CONF_ERROR;
-        }
+    /* "target" */
 
-        return NGX_CONF_OK;
+    exp->target = ngx_http_persona_cond_compile(cf, &value[1]);
+    if (exp->target == NULL) {
+        return NGX_CONF_ERROR;
     }
 
-    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                       "unknown directive \"%V\" in experiment \"%V\"",
-                       &value[0], &exp->name);
-
-    return NGX_CONF_ERROR;
+    return NGX_CONF_OK;
 }
 
 
@@ -465,17 +492,35 @@ ngx_http_persona_level(ngx_conf_t *cf, ngx_array_t *list, ngx_uint_t first,
 }
 
 
+/*
+ * Experiments of one layer share no visitor only if their ranges are
+ * disjoint: an overlap is refused, naming the range it overlaps, so that
+ * the order of the experiments (or of included files) does not matter.
+ */
+
 static char *
 ngx_http_persona_layer(ngx_conf_t *cf, ngx_http_persona_experiment_t *exp)
 {
-    ngx_int_t   from, to;
-    ngx_str_t  *value;
+    u_char                         from_buf[16], to_buf[16], *from_end,
+                                   *to_end;
+    ngx_int_t                      from, to, a, b;
+    ngx_str_t                     *value;
+    ngx_uint_t                     i;
+    ngx_http_persona_experiment_t  *other;
+    ngx_http_persona_main_conf_t   *pmcf;
 
     value = cf->args->elts;
 
     if (cf->args->nelts != 4) {
         return "invalid number of arguments in \"layer\", "
                "must be \"layer NAME FROM% TO%\"";
+    }
+
+    if (exp->layer.len) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"layer\" is duplicate in experiment \"%V\", "
+                           "an experiment is in one layer", &exp->name);
+        return NGX_CONF_ERROR;
     }
 
     if (!ngx_http_persona_valid_name(&value[1], "-.")) {
@@ -496,9 +541,43 @@ ngx_http_persona_layer(ngx_conf_t *cf, ngx_http_persona_experiment_t *exp)
         return NGX_CONF_ERROR;
     }
 
+    pmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_persona_module);
+    other = pmcf->experiments.elts;
+
+    for (i = 0; i < pmcf->experiments.nelts; i++) {
+        if (&other[i] == exp
+            || other[i].layer.len != value[1].len
+            || ngx_strncmp(other[i].layer.data, value[1].data, value[1].len)
+               != 0)
+        {
+            continue;
+        }
+
+        /* ranges are kept as doubles of whole basis points */
+
+        a = (ngx_int_t) (other[i].layer_start * 10000 + 0.5);
+        b = (ngx_int_t) (other[i].layer_end * 10000 + 0.5);
+
+        if (from < b && a < to) {
+            from_end = ngx_http_persona_format_percent(from_buf, a);
+            to_end = ngx_http_persona_format_percent(to_buf, b);
+
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "range \"%V %V\" of layer \"%V\" in "
+                               "experiment \"%V\" overlaps range "
+                               "\"%*s%% %*s%%\" of experiment \"%V\" in "
+                               "%V:%ui", &value[2], &value[3], &value[1],
+                               &exp->name, from_end - from_buf, from_buf,
+                               to_end - to_buf, to_buf, &other[i].name,
+                               &other[i].file, other[i].layer_line);
+            return NGX_CONF_ERROR;
+        }
+    }
+
     exp->layer = value[1];
     exp->layer_start = from / 10000.0;
     exp->layer_end = to / 10000.0;
+    exp->layer_line = cf->conf_file->line;
 
     return NGX_CONF_OK;
 }
@@ -1207,10 +1286,13 @@ ngx_http_persona_add_variant_variable(ngx_conf_t *cf,
 
 
 /*
- * A read of the variant while the response is prepared (proxy_set_header,
- * rewrite, add_header) is an exposure; a read by the conditions of a rule
- * set is one once the set is shown.  Returns the variant shown: none in
- * the global holdout, whose visitors see the default everywhere.
+ * A read of the variant while the response is built is an exposure:
+ * before its header (proxy_set_header, rewrite, add_header) or in its
+ * body (SSI "if" and "echo", in the page or in an include).  A read by
+ * the access log is not: the main request is then done (or, closed
+ * early, no longer counted).  A read by the conditions of a rule set is
+ * one once the set is shown.  Returns the variant shown: none in the
+ * global holdout, whose visitors see the default everywhere.
  */
 
 static ngx_int_t
@@ -1231,7 +1313,10 @@ ngx_http_persona_variant_read(ngx_http_request_t *r,
         return i;
     }
 
-    if (!r->main->header_sent && r->main->method != NGX_HTTP_HEAD) {
+    if (r->main->method != NGX_HTTP_HEAD
+        && (!r->main->header_sent
+            || (!r->main->done && r->main->count && !r->main->logged)))
+    {
         ctx->exposed[exp->index] |= NGX_HTTP_PERSONA_EXPOSED_VAR;
     }
 
@@ -1264,6 +1349,36 @@ ngx_http_persona_variant_shown(ngx_http_request_t *r,
     }
 
     return held ? NGX_HTTP_PERSONA_NONE : i;
+}
+
+
+/*
+ * The variant shown and its name, for the Lua library: with "expose"
+ * read as the variable reads it (an exposure while the response is
+ * prepared), without only looked at.
+ */
+
+ngx_int_t
+ngx_http_persona_variant_get(ngx_http_request_t *r,
+    ngx_http_persona_ctx_t *ctx, ngx_http_persona_experiment_t *exp,
+    ngx_uint_t expose, ngx_str_t *name)
+{
+    ngx_int_t                    i;
+    ngx_http_persona_variant_t  *var;
+
+    ngx_str_set(name, "");
+
+    i = expose ? ngx_http_persona_variant_read(r, exp)
+               : ngx_http_persona_variant_shown(r, ctx, exp);
+
+    if (i < 0) {
+        return i;
+    }
+
+    var = exp->variants.elts;
+    *name = var[i].name;
+
+    return i;
 }
 
 

@@ -51,6 +51,7 @@ struct ngx_http_persona_filter_ctx_s {
     ngx_buf_t                      *hold;       /* default being held */
 
     u_char                         *pending;    /* exposures to commit */
+    u_char                         *filled;     /* slots met, by index */
 
     unsigned                        holding:1;
     unsigned                        done:1;
@@ -155,7 +156,8 @@ ngx_http_persona_header_filter(ngx_http_request_t *r)
 
         n = ngx_http_persona_exposures_n(r);
 
-        f = ngx_pcalloc(r->pool, sizeof(ngx_http_persona_filter_ctx_t) + n);
+        f = ngx_pcalloc(r->pool, sizeof(ngx_http_persona_filter_ctx_t) + n
+                                 + plcf->slots->nelts);
         if (f == NULL) {
             return NGX_ERROR;
         }
@@ -167,6 +169,7 @@ ngx_http_persona_header_filter(ngx_http_request_t *r)
         f->plcf = plcf;
         f->exp = NGX_HTTP_PERSONA_NONE;
         f->pending = (u_char *) (f + 1);
+        f->filled = f->pending + n;
 
         ctx->filter = f;
 
@@ -201,7 +204,7 @@ ngx_http_persona_header_filter(ngx_http_request_t *r)
         return NGX_ERROR;
     }
 
-    if (ctx->id_new && !ctx->cookie_sent) {
+    if (ctx->id_new || ctx->cookie_expire) {
         if (ngx_http_persona_set_cookie(r, ctx) != NGX_OK) {
             return NGX_ERROR;
         }
@@ -529,6 +532,18 @@ ngx_http_persona_open_slot(ngx_http_persona_filter_ctx_t *f,
         /* an unknown slot keeps its default content */
         return NGX_OK;
     }
+
+    if (f->filled[k] && f->plcf->slot_once) {
+        /*
+         * a slot is filled once per response: a second occurrence, say
+         * a template or a reflected page repeating the markers, keeps
+         * its default content and shows the visitor nothing twice
+         */
+        f->slot = NULL;
+        return NGX_OK;
+    }
+
+    f->filled[k] = 1;
 
     i = ngx_http_persona_slot_content(f->request, f->ctx, f->slot,
                                       &f->content);

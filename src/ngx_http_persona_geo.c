@@ -680,6 +680,7 @@ ngx_http_persona_geo_variable(ngx_http_request_t *r,
     ngx_http_persona_geo_field_t *field = (ngx_http_persona_geo_field_t *)
                                           data;
 
+    int                             n;
     u_char                         *p;
     double                          d;
     MMDB_entry_data_s               ed;
@@ -712,21 +713,22 @@ ngx_http_persona_geo_variable(ngx_http_request_t *r,
         d = (ed.type == MMDB_DATA_TYPE_DOUBLE) ? ed.double_value
                                                : (double) ed.float_value;
 
-        /* a value this large is no coordinate; below 1e8 the text fits
-         * "-100000000.0000", and NaN fails the comparison */
+        /* bounded whatever the number; NaN and infinities are no value */
 
-        if (!(d > -1e8 && d < 1e8)) {
-            v->not_found = 1;
-            return NGX_OK;
-        }
-
-        p = ngx_pnalloc(r->pool, sizeof("-100000000.0000") - 1);
+        p = ngx_pnalloc(r->pool, PERSONA_MMDB_DOUBLE_LEN + 1);
         if (p == NULL) {
             return NGX_ERROR;
         }
 
+        n = persona_mmdb_format_double((char *) p,
+                                       PERSONA_MMDB_DOUBLE_LEN + 1, d);
+        if (n < 0) {
+            v->not_found = 1;
+            return NGX_OK;
+        }
+
         v->data = p;
-        v->len = ngx_sprintf(p, "%.4f", d) - p;
+        v->len = n;
         break;
 
     case MMDB_DATA_TYPE_UINT16:

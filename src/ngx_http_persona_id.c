@@ -5,7 +5,8 @@
  * Who the visitor is: the first non-empty persona_id variable, else the
  * visitor cookie when it holds an id this module could have issued, else a
  * new random 128-bit id sent back with Set-Cookie.  Without consent (or
- * with Sec-GPC: 1) there is no id at all.  Directives persona_id,
+ * with Sec-GPC: 1) there is no id at all, and a visitor cookie the
+ * request still carries is expired.  Directives persona_id,
  * persona_cookie, persona_consent; variable $persona_id.
  *
  * A "signed" source gives an id only with a valid signature (key.c); a
@@ -14,6 +15,10 @@
  * differs from the cookie's, the cookie's is the previous id that events
  * carry for stitching; a persisted cookie remembers the id it replaced
  * for the rest of the visit.
+ *
+ * A browser sends every cookie of that name it holds (another path, a
+ * parent domain), in an order the module does not choose: the first one
+ * that holds a valid id is the visitor's.
  */
 
 
@@ -36,6 +41,10 @@
 
 
 static ngx_uint_t ngx_http_persona_valid_cookie_id(ngx_str_t *v);
+static ngx_int_t ngx_http_persona_cookie_find(ngx_http_request_t *r,
+    ngx_http_persona_cookie_t *cookie, ngx_str_t *id, ngx_str_t *previous);
+static ngx_int_t ngx_http_persona_cookie_in(ngx_http_request_t *r,
+    ngx_str_t *header, ngx_str_t *name, ngx_str_t *id, ngx_str_t *previous);
 static ngx_int_t ngx_http_persona_cookie_id(ngx_http_request_t *r,
     ngx_str_t *value, ngx_str_t *id, ngx_str_t *previous);
 static ngx_int_t ngx_http_persona_source_id(ngx_http_request_t *r,
@@ -47,7 +56,7 @@ static ngx_int_t ngx_http_persona_cookie_attrs(ngx_conf_t *cf,
     ngx_str_t *samesite);
 static ngx_uint_t ngx_http_persona_cookie_token(ngx_str_t *s);
 static ngx_uint_t ngx_http_persona_cookie_present(ngx_http_request_t *r,
-    ngx_http_persona_ctx_t *ctx);
+    ngx_http_persona_ctx_t *ctx, ngx_http_persona_cookie_t *cookie);
 static ngx_http_persona_cookie_t *ngx_http_persona_default_cookie(
     ngx_conf_t *cf, ngx_str_t *name);
 static ngx_int_t ngx_http_persona_id_variable(ngx_http_request_t *r,
@@ -106,7 +115,7 @@ ngx_http_persona_identify(ngx_http_request_t *r, ngx_http_persona_ctx_t *ctx)
     if (vv != NULL && !vv->not_found && vv->len == 1 && vv->data[0] == '1') {
         ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                        "persona: Sec-GPC, no id");
-        return NGX_OK;
+        goto refused;
     }
 
     /* the id is not known yet: segments are their conditions alone */
@@ -120,7 +129,7 @@ ngx_http_persona_identify(ngx_http_request_t *r, ngx_http_persona_ctx_t *ctx)
         case 0:
             ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                            "persona: no consent, no id");
-            return NGX_OK;
+            goto refused;
 
         default:
             return NGX_ERROR;
@@ -134,27 +143,23 @@ ngx_http_persona_identify(ngx_http_request_t *r, ngx_http_persona_ctx_t *ctx)
     ngx_str_null(&cookie);
     ngx_str_null(&previous);
 
-    vv = NULL;
-
     if (plcf->cookie != NULL) {
-        vv = ngx_http_get_indexed_variable(r, plcf->cookie->index);
-    }
 
-    if (vv != NULL && !vv->not_found && vv->len) {
-        value.len = vv->len;
-        value.data = vv->data;
-
-        switch (ngx_http_persona_cookie_id(r, &value, &cookie, &previous)) {
-
+        switch (ngx_http_persona_cookie_find(r, plcf->cookie, &cookie,
+                                             &previous))
+        {
         case NGX_OK:
+            if (cookie.len == 0) {
+
+                /* never reflect a value this module did not issue */
+
+                ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                               "persona: invalid visitor cookie ignored");
+            }
+
             break;
 
         case NGX_DECLINED:
-
-            /* never reflect a value this module did not issue */
-
-            ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                           "persona: invalid visitor cookie ignored");
             break;
 
         default:
@@ -220,6 +225,28 @@ ngx_http_persona_identify(ngx_http_request_t *r, ngx_http_persona_ctx_t *ctx)
     /* now, for ids first needed after the header filter (add_header) */
 
     return ngx_http_persona_set_cookie(r, ctx);
+
+refused:
+
+    /* consent withdrawn: the browser forgets the id it was given */
+
+    if (plcf->cookie == NULL) {
+        return NGX_OK;
+    }
+
+    switch (ngx_http_persona_cookie_find(r, plcf->cookie, &value,
+                                         &previous))
+    {
+    case NGX_OK:
+        ctx->cookie_expire = 1;
+        return ngx_http_persona_set_cookie(r, ctx);
+
+    case NGX_DECLINED:
+        return NGX_OK;
+
+    default:
+        return NGX_ERROR;
+    }
 }
 
 
@@ -423,47 +450,196 @@ ngx_http_persona_valid_cookie_id(ngx_str_t *v)
 }
 
 
+/*
+ * NGX_OK when the request has a non-empty cookie of that name; id (and
+ * previous): of the first of them the module issued, empty if none.
+ * NGX_DECLINED without such a cookie.
+ */
+
+static ngx_int_t
+ngx_http_persona_cookie_find(ngx_http_request_t *r,
+    ngx_http_persona_cookie_t *cookie, ngx_str_t *id, ngx_str_t *previous)
+{
+    ngx_int_t         rc, found;
+    ngx_table_elt_t  *h;
+#if (nginx_version < 1023000)
+    ngx_uint_t        i;
+    ngx_table_elt_t **hh;
+#endif
+
+    ngx_str_null(id);
+    ngx_str_null(previous);
+
+    found = NGX_DECLINED;
+
+#if (nginx_version >= 1023000)
+    for (h = r->headers_in.cookie; h != NULL; h = h->next) {
+#else
+    hh = r->headers_in.cookies.elts;
+
+    for (i = 0; i < r->headers_in.cookies.nelts; i++) {
+        h = hh[i];
+#endif
+        rc = ngx_http_persona_cookie_in(r, &h->value, &cookie->name, id,
+                                        previous);
+
+        if (rc == NGX_ERROR) {
+            return NGX_ERROR;
+        }
+
+        if (rc == NGX_OK) {
+            found = NGX_OK;
+
+            if (id->len) {
+                return NGX_OK;
+            }
+        }
+    }
+
+    return found;
+}
+
+
+/*
+ * "a=1; persona=ID; b=2": as browsers write it, and as nginx reads it
+ * (a comma belongs to the value, which is then not an id)
+ */
+
+static ngx_int_t
+ngx_http_persona_cookie_in(ngx_http_request_t *r, ngx_str_t *header,
+    ngx_str_t *name, ngx_str_t *id, ngx_str_t *previous)
+{
+    u_char     *p, *last, *end, *v;
+    ngx_int_t   found;
+    ngx_str_t   value;
+
+    found = NGX_DECLINED;
+    p = header->data;
+    last = p + header->len;
+
+    while (p < last) {
+        while (p < last && (*p == ' ' || *p == ';')) {
+            p++;
+        }
+
+        for (end = p; end < last && *end != ';'; end++) {
+            /* void */
+        }
+
+        if ((size_t) (end - p) > name->len && p[name->len] == '='
+            && ngx_strncmp(p, name->data, name->len) == 0)
+        {
+            v = p + name->len + 1;
+
+            value.data = v;
+            value.len = end - v;
+
+            while (value.len && value.data[value.len - 1] == ' ') {
+                value.len--;
+            }
+
+            if (value.len) {
+                found = NGX_OK;
+
+                switch (ngx_http_persona_cookie_id(r, &value, id,
+                                                   previous))
+                {
+                case NGX_OK:
+                    return NGX_OK;
+
+                case NGX_DECLINED:
+                    ngx_str_null(id);
+                    ngx_str_null(previous);
+                    break;
+
+                default:
+                    return NGX_ERROR;
+                }
+            }
+        }
+
+        p = end;
+    }
+
+    return found;
+}
+
+
 ngx_int_t
 ngx_http_persona_set_cookie(ngx_http_request_t *r, ngx_http_persona_ctx_t *ctx)
 {
+    ngx_table_elt_t              *h;
     ngx_http_persona_cookie_t    *cookie;
     ngx_http_persona_loc_conf_t  *plcf;
 
+    static ngx_str_t  none = ngx_string("");
+
     r = r->main;
 
-    if (!ctx->id_new || r->header_sent
-        || (ctx->cookie_sent && ngx_http_persona_cookie_present(r, ctx)))
-    {
+    if (!(ctx->id_new || ctx->cookie_expire) || r->header_sent) {
         return NGX_OK;
     }
 
     plcf = ngx_http_get_module_loc_conf(r, ngx_http_persona_module);
     cookie = plcf->cookie;
 
-    if (cookie == NULL) {
+    /*
+     * Called again from the header filter: an error page finalized by a
+     * filter (412 from the not-modified filter) starts from empty headers,
+     * and its response must still carry the cookie.
+     */
+
+    if (cookie == NULL
+        || (ctx->cookie_sent
+            && ngx_http_persona_cookie_present(r, ctx, cookie)))
+    {
         return NGX_OK;
+    }
+
+    /* the id, signed if persisted; or none, expired at once */
+
+    if (ctx->id_new) {
+        h = ngx_http_persona_push_cookie(r, &cookie->name,
+                                         ctx->cookie.len ? &ctx->cookie
+                                                         : &ctx->id,
+                                         cookie->max_age ? cookie->max_age
+                                                         : -1,
+                                         &cookie->attrs, cookie->secure);
+
+    } else {
+        h = ngx_http_persona_push_cookie(r, &cookie->name, &none, 0,
+                                         &cookie->attrs, cookie->secure);
+    }
+
+    if (h == NULL) {
+        return NGX_ERROR;
     }
 
     ctx->cookie_sent = 1;
 
-    ctx->cookie_header = ngx_http_persona_push_cookie(r, &cookie->name,
-                             ctx->cookie.len ? &ctx->cookie : &ctx->id,
-                             cookie->max_age ? cookie->max_age : -1,
-                             &cookie->attrs, cookie->secure);
-
-    return (ctx->cookie_header == NULL) ? NGX_ERROR : NGX_OK;
+    return NGX_OK;
 }
 
 
-/* error pages may drop the headers set so far */
+/* the module's Set-Cookie among the response headers as they are now */
 
 static ngx_uint_t
 ngx_http_persona_cookie_present(ngx_http_request_t *r,
-    ngx_http_persona_ctx_t *ctx)
+    ngx_http_persona_ctx_t *ctx, ngx_http_persona_cookie_t *cookie)
 {
+    size_t            n;
+    ngx_str_t        *v, *id, none;
     ngx_uint_t        i;
     ngx_list_part_t  *part;
     ngx_table_elt_t  *h;
+
+    /* what set_cookie() wrote: the id, signed if persisted, or none */
+
+    ngx_str_null(&none);
+
+    id = !ctx->id_new ? &none : ctx->cookie.len ? &ctx->cookie : &ctx->id;
+
+    n = cookie->name.len + 1 + id->len;
 
     part = &r->headers_out.headers.part;
     h = part->elts;
@@ -480,9 +656,24 @@ ngx_http_persona_cookie_present(ngx_http_request_t *r,
             i = 0;
         }
 
-        if (&h[i] == ctx->cookie_header) {
-            return h[i].hash != 0;
+        v = &h[i].value;
+
+        if (h[i].hash == 0
+            || h[i].key.len != sizeof("Set-Cookie") - 1
+            || ngx_strncasecmp(h[i].key.data, (u_char *) "Set-Cookie",
+                               sizeof("Set-Cookie") - 1) != 0
+            || v->len <= n || v->data[n] != ';'
+            || ngx_strncmp(v->data, cookie->name.data, cookie->name.len)
+               != 0
+            || v->data[cookie->name.len] != '='
+            || (id->len
+                && ngx_strncmp(v->data + cookie->name.len + 1, id->data,
+                               id->len) != 0))
+        {
+            continue;
         }
+
+        return 1;
     }
 }
 
@@ -775,22 +966,9 @@ ngx_http_persona_default_cookie(ngx_conf_t *cf, ngx_str_t *name)
     cookie->max_age = 365 * 86400;
     cookie->secure = NGX_HTTP_PERSONA_SECURE_AUTO;
 
-    var.len = sizeof("cookie_") - 1 + name->len;
-    var.data = ngx_pnalloc(cf->pool, var.len);
-    if (var.data == NULL) {
-        return NULL;
-    }
-
-    ngx_memcpy(ngx_cpymem(var.data, "cookie_", 7), name->data, name->len);
-
-    cookie->index = ngx_http_get_variable_index(cf, &var);
-    if (cookie->index == NGX_ERROR) {
-        return NULL;
-    }
-
     /* the sticky assignments go with the visitor cookie: NAME_sticky */
 
-    var.len += sizeof("_sticky") - 1;
+    var.len = sizeof("cookie_") - 1 + name->len + sizeof("_sticky") - 1;
     var.data = ngx_pnalloc(cf->pool, var.len);
     if (var.data == NULL) {
         return NULL;
@@ -817,8 +995,8 @@ ngx_http_persona_default_cookie(ngx_conf_t *cf, ngx_str_t *name)
 
 
 /*
- * The attributes but Max-Age are fixed per configuration, so they are
- * built once; Max-Age is 0 for a cookie expired.
+ * The attributes after the value and its lifetime are fixed per
+ * configuration, so they are built once: "; Domain=..; Path=..; ..."
  */
 
 static ngx_int_t

@@ -22,6 +22,8 @@ static char *ngx_http_persona_init_main_conf(ngx_conf_t *cf, void *conf);
 static void *ngx_http_persona_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_persona_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
+static char *ngx_http_persona_set_enum(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static ngx_int_t ngx_http_persona_register_variables(ngx_conf_t *cf,
     ngx_http_variable_t *vars);
 static void ngx_http_persona_ctx_cleanup(void *data);
@@ -96,7 +98,7 @@ static ngx_command_t  ngx_http_persona_commands[] = {
       NULL },
 
     { ngx_string("persona_segment"),
-      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE2,
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE12,
       ngx_http_persona_segment,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
@@ -167,7 +169,7 @@ static ngx_command_t  ngx_http_persona_commands[] = {
 
     { ngx_string("persona_cache"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_enum_slot,
+      ngx_http_persona_set_enum,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_persona_loc_conf_t, cache),
       &ngx_http_persona_cache },
@@ -184,6 +186,13 @@ static ngx_command_t  ngx_http_persona_commands[] = {
       ngx_conf_set_size_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_persona_loc_conf_t, slot_buffer_size),
+      NULL },
+
+    { ngx_string("persona_slot_once"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_persona_loc_conf_t, slot_once),
       NULL },
 
     { ngx_string("persona_holdout"),
@@ -286,7 +295,9 @@ ngx_http_persona_preconfiguration(ngx_conf_t *cf)
 static ngx_int_t
 ngx_http_persona_postconfiguration(ngx_conf_t *cf)
 {
-    if (ngx_http_persona_metrics_init(cf) != NGX_OK) {
+    if (ngx_http_persona_variables_check(cf) != NGX_CONF_OK
+        || ngx_http_persona_metrics_init(cf) != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
@@ -364,7 +375,8 @@ ngx_http_persona_init_main_conf(ngx_conf_t *cf, void *conf)
         || ngx_http_persona_segments_check(cf, pmcf) != NGX_CONF_OK
         || ngx_http_persona_content_init(cf, pmcf) != NGX_CONF_OK
         || ngx_http_persona_experiments_check(cf, pmcf) != NGX_CONF_OK
-        || ngx_http_persona_event_init(cf, pmcf) != NGX_CONF_OK)
+        || ngx_http_persona_event_init(cf, pmcf) != NGX_CONF_OK
+        || ngx_http_persona_lua_init(cf, pmcf) != NGX_CONF_OK)
     {
         return NGX_CONF_ERROR;
     }
@@ -396,6 +408,7 @@ ngx_http_persona_create_loc_conf(ngx_conf_t *cf)
     plcf->slots = NGX_CONF_UNSET_PTR;
     plcf->cache = NGX_CONF_UNSET_UINT;
     plcf->slot_buffer_size = NGX_CONF_UNSET_SIZE;
+    plcf->slot_once = NGX_CONF_UNSET;
     plcf->entry = NGX_CONF_UNSET_PTR;
 
     return plcf;
@@ -427,11 +440,11 @@ ngx_http_persona_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                               NGX_HTTP_PERSONA_BOTS_EXCLUDE);
     ngx_conf_merge_ptr_value(conf->bots_cond, prev->bots_cond, NULL);
     ngx_conf_merge_ptr_value(conf->goals, prev->goals, NULL);
-    ngx_conf_merge_ptr_value(conf->slots, prev->slots, NULL);
     ngx_conf_merge_uint_value(conf->cache, prev->cache,
                               NGX_HTTP_PERSONA_CACHE_PRIVATE);
     ngx_conf_merge_size_value(conf->slot_buffer_size, prev->slot_buffer_size,
                               16 * 1024);
+    ngx_conf_merge_value(conf->slot_once, prev->slot_once, 1);
 
     if (ngx_http_merge_types(cf, &conf->types_keys, &conf->types,
                              &prev->types_keys, &prev->types,
@@ -441,9 +454,7 @@ ngx_http_persona_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         return NGX_CONF_ERROR;
     }
 
-    if (conf->slots != NULL
-        && ngx_http_persona_resolve_slots(cf, conf->slots) != NGX_CONF_OK)
-    {
+    if (ngx_http_persona_merge_slots(cf, prev, conf) != NGX_CONF_OK) {
         return NGX_CONF_ERROR;
     }
 
@@ -452,6 +463,53 @@ ngx_http_persona_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     }
 
     return ngx_http_persona_merge_entry(cf, prev, conf);
+}
+
+
+/* ngx_conf_set_enum_slot(), with the allowed values in its message */
+
+static char *
+ngx_http_persona_set_enum(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    char  *p = conf;
+
+    u_char           *last, *end, buf[NGX_MAX_CONF_ERRSTR];
+    ngx_str_t        *value;
+    ngx_uint_t       *np, i;
+    ngx_conf_enum_t  *e;
+
+    np = (ngx_uint_t *) (p + cmd->offset);
+
+    if (*np != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    e = cmd->post;
+
+    for (i = 0; e[i].name.len != 0; i++) {
+        if (e[i].name.len == value[1].len
+            && ngx_strcasecmp(e[i].name.data, value[1].data) == 0)
+        {
+            *np = e[i].value;
+            return NGX_CONF_OK;
+        }
+    }
+
+    last = buf;
+    end = buf + sizeof(buf);
+
+    for (i = 0; e[i].name.len != 0; i++) {
+        last = ngx_slprintf(last, end, "%s\"%V\"",
+                            i == 0 ? "" : e[i + 1].name.len ? ", " : " or ",
+                            &e[i].name);
+    }
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid value \"%V\", must be %*s", &value[1],
+                       last - buf, buf);
+
+    return NGX_CONF_ERROR;
 }
 
 
@@ -477,7 +535,8 @@ ngx_http_persona_register_variables(ngx_conf_t *cf, ngx_http_variable_t *vars)
 
 
 /*
- * nginx zeroes r->ctx on an internal redirect; the pool cleanup entry
+ * nginx zeroes r->ctx on an internal redirect and when a filter finalizes
+ * the request (a 412 or 416 error page); the pool cleanup entry
  * registered with the context outlives it, so the context is found again
  * there (the same technique as the realip module).
  */
@@ -492,7 +551,7 @@ ngx_http_persona_find_ctx(ngx_http_request_t *r)
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_persona_module);
 
-    if (ctx != NULL || !r->internal) {
+    if (ctx != NULL || !(r->internal || r->filter_finalize)) {
         return ctx;
     }
 
@@ -601,7 +660,11 @@ ngx_http_persona_push_header(ngx_http_request_t *r, ngx_str_t *key,
 }
 
 
-/* Set-Cookie: NAME=VALUE[; Max-Age=N]ATTRS[; Secure]; max_age -1: none */
+/*
+ * Set-Cookie: NAME=VALUE[; Max-Age=N]ATTRS[; Secure]; max_age -1: none.
+ * A cookie expired (max_age 0) also has an Expires date in the past, for
+ * the clients that know no Max-Age.
+ */
 
 ngx_table_elt_t *
 ngx_http_persona_push_cookie(ngx_http_request_t *r, ngx_str_t *name,
@@ -612,6 +675,8 @@ ngx_http_persona_push_cookie(ngx_http_request_t *r, ngx_str_t *name,
     ngx_str_t   v;
 
     static ngx_str_t  key = ngx_string("Set-Cookie");
+    static ngx_str_t  expired = ngx_string(
+                                  "; Expires=Thu, 01 Jan 1970 00:00:00 GMT");
 
 #if (NGX_HTTP_SSL)
     if (secure == NGX_HTTP_PERSONA_SECURE_AUTO) {
@@ -622,7 +687,8 @@ ngx_http_persona_push_cookie(ngx_http_request_t *r, ngx_str_t *name,
     secure = (secure == NGX_HTTP_PERSONA_SECURE_ON);
 
     len = name->len + 1 + value->len + sizeof("; Max-Age=") - 1
-          + NGX_TIME_T_LEN + attrs->len + sizeof("; Secure") - 1;
+          + NGX_TIME_T_LEN + expired.len + attrs->len
+          + sizeof("; Secure") - 1;
 
     p = ngx_pnalloc(r->pool, len);
     if (p == NULL) {
@@ -635,6 +701,10 @@ ngx_http_persona_push_cookie(ngx_http_request_t *r, ngx_str_t *name,
 
     if (max_age >= 0) {
         p = ngx_sprintf(p, "; Max-Age=%T", max_age);
+    }
+
+    if (max_age == 0) {
+        p = ngx_cpymem(p, expired.data, expired.len);
     }
 
     p = ngx_cpymem(p, attrs->data, attrs->len);

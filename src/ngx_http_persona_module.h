@@ -27,6 +27,8 @@
  *   event       exposure events
  *   conversion  the conversion beacon
  *   metrics     live counters in shared memory, persona_metrics
+ *   lua         functions for the Lua library (resty.persona), through
+ *               LuaJIT's FFI
  *
  * A file calls only functions of files above it; module.c, where
  * everything is registered, is the exception.
@@ -80,8 +82,11 @@ typedef struct {
     ngx_int_t                   country_index;
     ngx_int_t                   device_index;
     ngx_int_t                   channel_index;
+    ngx_int_t                   hour_index;
     ngx_int_t                   request_id_index;
     ngx_int_t                   preview_index;  /* $cookie_persona_preview */
+    ngx_array_t                 var_refs;     /* variables conditions and
+                                                 templates use */
 
     ngx_str_t                   keys[2];    /* persona_key: [0] signs */
     ngx_uint_t                  nkeys;
@@ -98,7 +103,6 @@ typedef struct {
 
 typedef struct {
     ngx_str_t                   name;
-    ngx_int_t                   index;      /* variable index of cookie_NAME */
     ngx_int_t                   sticky_index;   /* cookie_NAME_sticky */
     time_t                      max_age;
     ngx_str_t                   attrs;      /* "; Path=..; HttpOnly.." */
@@ -123,6 +127,7 @@ typedef struct {
     ngx_array_t                *types_keys;
     ngx_uint_t                  cache;
     size_t                      slot_buffer_size;
+    ngx_flag_t                  slot_once;
     ngx_http_persona_entry_t   *entry;      /* NULL: entry cookie off */
 } ngx_http_persona_loc_conf_t;
 
@@ -149,11 +154,11 @@ typedef struct {
     ngx_str_t                       goal;       /* of the conversion */
     ngx_str_t                       value;
     ngx_str_t                       entry;      /* its entry channel */
-    ngx_str_t                       crm;        /* CRM segments, "a,b" */
+    ngx_str_t                       crm;        /* CRM segments and those
+                                                   added from Lua, "a,b" */
     ngx_str_t                       conversion; /* the conversion event */
     ngx_str_t                       exposures;  /* $persona_exposures */
     ngx_uint_t                      exposures_n;
-    ngx_table_elt_t                *cookie_header;
     ngx_http_persona_filter_ctx_t  *filter;
     ngx_http_persona_geo_result_t  *geo;        /* per database */
     ngx_http_persona_preview_t     *preview;    /* NULL: not a preview */
@@ -163,6 +168,7 @@ typedef struct {
     unsigned                        id_new:1;
     unsigned                        consent:1;
     unsigned                        cookie_sent:1;
+    unsigned                        cookie_expire:1;
     unsigned                        crm_done:1;
     unsigned                        no_new_id:1;
     unsigned                        preview_done:1;
@@ -257,8 +263,13 @@ ngx_int_t ngx_http_persona_cond_eval(ngx_http_request_t *r,
     ngx_http_persona_segment_pt segment);
 void ngx_http_persona_cond_segments(ngx_http_persona_cond_t *cond,
     ngx_array_t *ids);
+ngx_int_t ngx_http_persona_segment_find(ngx_http_persona_main_conf_t *pmcf,
+    ngx_str_t *name);
 ngx_int_t ngx_http_persona_segment_index(ngx_conf_t *cf, ngx_str_t *name,
     ngx_uint_t add);
+ngx_int_t ngx_http_persona_variable_index(ngx_conf_t *cf, ngx_str_t *name,
+    ngx_str_t *fragment);
+char *ngx_http_persona_variables_check(ngx_conf_t *cf);
 
 
 /* key.c --------------------------------------------------------------- */
@@ -385,6 +396,8 @@ char *ngx_http_persona_segments_db(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 ngx_int_t ngx_http_persona_crm_lookup(ngx_http_request_t *r,
     ngx_http_persona_crm_t *crm, ngx_str_t *id, ngx_str_t *list);
+ngx_int_t ngx_http_persona_crm_knows(ngx_http_persona_crm_t *crm,
+    ngx_str_t *name);
 
 
 /* segment.c ----------------------------------------------------------- */
@@ -397,6 +410,10 @@ char *ngx_http_persona_segments_check(ngx_conf_t *cf,
     ngx_http_persona_main_conf_t *pmcf);
 ngx_int_t ngx_http_persona_test(ngx_http_request_t *r,
     ngx_http_persona_ctx_t *ctx, ngx_http_persona_cond_t *cond);
+ngx_int_t ngx_http_persona_segment_has(ngx_http_request_t *r,
+    ngx_http_persona_ctx_t *ctx, ngx_str_t *name);
+ngx_int_t ngx_http_persona_segment_add(ngx_http_request_t *r,
+    ngx_http_persona_ctx_t *ctx, ngx_str_t *name);
 
 
 /* bot.c --------------------------------------------------------------- */
@@ -525,6 +542,7 @@ struct ngx_http_persona_experiment_s {
     ngx_str_t                   layer;
     double                      layer_start;
     double                      layer_end;
+    ngx_uint_t                  layer_line;
 
     ngx_http_persona_cond_t    *target;
     time_t                      schedule_from;
@@ -548,6 +566,9 @@ ngx_http_persona_experiment_t *ngx_http_persona_find_experiment(
     ngx_http_persona_main_conf_t *pmcf, ngx_str_t *name);
 ngx_int_t ngx_http_persona_assign(ngx_http_request_t *r,
     ngx_http_persona_ctx_t *ctx, ngx_http_persona_experiment_t *exp);
+ngx_int_t ngx_http_persona_variant_get(ngx_http_request_t *r,
+    ngx_http_persona_ctx_t *ctx, ngx_http_persona_experiment_t *exp,
+    ngx_uint_t expose, ngx_str_t *name);
 ngx_int_t ngx_http_persona_variant_shown(ngx_http_request_t *r,
     ngx_http_persona_ctx_t *ctx, ngx_http_persona_experiment_t *exp);
 ngx_http_persona_factor_t *ngx_http_persona_find_factor(
@@ -556,7 +577,7 @@ ngx_http_persona_factor_t *ngx_http_persona_find_factor(
 
 /* slot.c -------------------------------------------------------------- */
 
-/* persona_slot SLOT TARGET */
+/* persona_slot SLOT TARGET|off */
 typedef struct {
     ngx_str_t                       name;
     ngx_str_t                       target;
@@ -565,11 +586,14 @@ typedef struct {
     ngx_http_persona_content_set_t *set;
     ngx_str_t                       file;
     ngx_uint_t                      line;
+    unsigned                        off:1;
+    unsigned                        location:1;
 } ngx_http_persona_slot_t;
 
 
 char *ngx_http_persona_slot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
-char *ngx_http_persona_resolve_slots(ngx_conf_t *cf, ngx_array_t *slots);
+char *ngx_http_persona_merge_slots(ngx_conf_t *cf,
+    ngx_http_persona_loc_conf_t *prev, ngx_http_persona_loc_conf_t *conf);
 ngx_int_t ngx_http_persona_slot_content(ngx_http_request_t *r,
     ngx_http_persona_ctx_t *ctx, ngx_http_persona_slot_t *slot,
     ngx_http_persona_content_t **content);
@@ -643,6 +667,8 @@ extern ngx_http_variable_t  ngx_http_persona_conversion_vars[];
 
 char *ngx_http_persona_conversion(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+ngx_int_t ngx_http_persona_conversion_record(ngx_http_request_t *r,
+    ngx_str_t *goal, ngx_str_t *value);
 
 
 /* metrics.c ----------------------------------------------------------- */
@@ -652,6 +678,53 @@ char *ngx_http_persona_metrics_zone(ngx_conf_t *cf, ngx_command_t *cmd,
 char *ngx_http_persona_metrics(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 ngx_int_t ngx_http_persona_metrics_init(ngx_conf_t *cf);
+
+
+/* lua.c --------------------------------------------------------------- */
+
+/*
+ * Functions called from Lua through LuaJIT's FFI (src/lua/resty/persona.lua
+ * declares them again with ffi.cdef): exported, with plain C types, in the
+ * style of lua-resty-core.  Strings returned point into the request pool
+ * or into the configuration and stay valid for the request.
+ */
+
+#define NGX_HTTP_PERSONA_FFI_OK         0
+#define NGX_HTTP_PERSONA_FFI_ERROR     -1
+#define NGX_HTTP_PERSONA_FFI_DECLINED  -5   /* no value: no id, not in it */
+#define NGX_HTTP_PERSONA_FFI_UNKNOWN   -10  /* no experiment of that name */
+#define NGX_HTTP_PERSONA_FFI_INVALID   -11  /* an invalid name or value */
+
+/* persona.variant(): how reading the variant counts as an exposure */
+#define NGX_HTTP_PERSONA_FFI_LOOK       0
+#define NGX_HTTP_PERSONA_FFI_READ       1
+#define NGX_HTTP_PERSONA_FFI_EXPOSE     2
+
+/* persona.context() fields */
+#define NGX_HTTP_PERSONA_FFI_COUNTRY    0
+#define NGX_HTTP_PERSONA_FFI_DEVICE     1
+#define NGX_HTTP_PERSONA_FFI_CHANNEL    2
+#define NGX_HTTP_PERSONA_FFI_HOUR       3
+
+char *ngx_http_persona_lua_init(ngx_conf_t *cf,
+    ngx_http_persona_main_conf_t *pmcf);
+
+int ngx_http_persona_ffi_id(ngx_http_request_t *r,
+    const unsigned char **data, size_t *len);
+int ngx_http_persona_ffi_variant(ngx_http_request_t *r,
+    const unsigned char *name, size_t name_len, int expose,
+    const unsigned char **data, size_t *len);
+int ngx_http_persona_ffi_segments(ngx_http_request_t *r,
+    const unsigned char **data, size_t *len);
+int ngx_http_persona_ffi_in_segment(ngx_http_request_t *r,
+    const unsigned char *name, size_t len);
+int ngx_http_persona_ffi_add_segment(ngx_http_request_t *r,
+    const unsigned char *name, size_t len);
+int ngx_http_persona_ffi_context(ngx_http_request_t *r, int field,
+    const unsigned char **data, size_t *len);
+int ngx_http_persona_ffi_convert(ngx_http_request_t *r,
+    const unsigned char *goal, size_t goal_len, const unsigned char *value,
+    size_t value_len);
 
 
 #endif /* _NGX_HTTP_PERSONA_MODULE_H_INCLUDED_ */

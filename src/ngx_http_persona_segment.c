@@ -2,9 +2,10 @@
 /*
  * Copyright (C) ngx_http_persona_module authors
  *
- * Segments: persona_segment NAME CONDITION, the lists of the CRM
+ * Segments: persona_segment NAME [CONDITION], the lists of the CRM
  * (persona_segments_db), and $persona_segments.  A visitor is in a
- * segment when the CRM lists it for their id or its condition holds.
+ * segment when the CRM lists it for their id, its condition holds, or
+ * Lua put the visitor in it for the request (segment_add()).
  * Membership is decided once per request, when first needed, and only
  * once the visitor is known: identification comes first, so the CRM list
  * looked up is always the one of the id the request has.
@@ -78,6 +79,12 @@ ngx_http_persona_segment(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     seg[i].file = cf->conf_file->file.name;
     seg[i].line = cf->conf_file->line;
 
+    /* no condition: only the CRM list or Lua put visitors in it */
+
+    if (cf->args->nelts == 2) {
+        return NGX_CONF_OK;
+    }
+
     /* the condition may add segments: the array may move */
 
     seg[i].cond = ngx_http_persona_cond_compile(cf, &value[2]);
@@ -115,11 +122,28 @@ ngx_http_persona_segments_check(ngx_conf_t *cf,
     n = pmcf->segments.nelts;
 
     for (i = 0; i < n; i++) {
-        if (!seg[i].defined && pmcf->crm == NULL) {
+        if (seg[i].defined) {
+            continue;
+        }
+
+        if (pmcf->crm == NULL) {
             ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
                           "unknown segment \"%V\" in %V:%ui",
                           &seg[i].name, &seg[i].file, seg[i].line);
             return NGX_CONF_ERROR;
+        }
+
+        /*
+         * a warning: the list is rebuilt from each export, and a segment
+         * empty today must not stop the next reload
+         */
+
+        if (ngx_http_persona_crm_knows(pmcf->crm, &seg[i].name) == 0) {
+            ngx_log_error(NGX_LOG_WARN, cf->log, 0,
+                          "segment \"%V\" is not defined by persona_segment "
+                          "and the persona_segments_db list does not know "
+                          "it in %V:%ui", &seg[i].name, &seg[i].file,
+                          seg[i].line);
         }
     }
 
@@ -166,6 +190,15 @@ ngx_http_persona_segments_check(ngx_conf_t *cf,
                               "persona_segments_db list and cannot be used "
                               "in persona_consent, which is decided before "
                               "the visitor's id is known, in %V:%ui",
+                              &seg[d[j]].name, &c[i].file, c[i].line);
+                return NGX_CONF_ERROR;
+            }
+
+            if (seg[d[j]].cond == NULL) {
+                ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                              "segment \"%V\" has no condition and cannot "
+                              "be used in persona_consent, which is decided "
+                              "before the visitor's id is known, in %V:%ui",
                               &seg[d[j]].name, &c[i].file, c[i].line);
                 return NGX_CONF_ERROR;
             }
@@ -282,6 +315,91 @@ ngx_http_persona_test(ngx_http_request_t *r, ngx_http_persona_ctx_t *ctx,
 {
     return ngx_http_persona_cond_eval(r, ctx, cond,
                                       ngx_http_persona_segment_eval);
+}
+
+
+/*
+ * 1 if the visitor is in the segment of that name, 0 if not, or
+ * NGX_ERROR; a name the configuration does not know can still be on the
+ * visitor's list.
+ */
+
+ngx_int_t
+ngx_http_persona_segment_has(ngx_http_request_t *r,
+    ngx_http_persona_ctx_t *ctx, ngx_str_t *name)
+{
+    ngx_int_t                      i;
+    ngx_str_t                      list;
+    ngx_http_persona_main_conf_t  *pmcf;
+
+    pmcf = ngx_http_get_module_main_conf(r, ngx_http_persona_module);
+
+    i = ngx_http_persona_segment_find(pmcf, name);
+
+    if (i != NGX_DECLINED) {
+        return ngx_http_persona_segment_eval(r, ctx, i);
+    }
+
+    if (ngx_http_persona_crm_list(r, ctx, &list) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return persona_list_has(list.data, list.len, name->data, name->len);
+}
+
+
+/*
+ * Puts the visitor in a segment for this request, as a CRM list entry
+ * would: a segment of the configuration is true from now on for every
+ * condition that has not been decided yet, any other name joins the
+ * visitor's list, which $persona_segments and the events show.
+ */
+
+ngx_int_t
+ngx_http_persona_segment_add(ngx_http_request_t *r,
+    ngx_http_persona_ctx_t *ctx, ngx_str_t *name)
+{
+    u_char                        *p;
+    ngx_int_t                      i;
+    ngx_str_t                      list;
+    ngx_http_persona_main_conf_t  *pmcf;
+
+    /* the CRM list first: looked up later, it would replace the name */
+
+    if (ngx_http_persona_crm_list(r, ctx, &list) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    pmcf = ngx_http_get_module_main_conf(r, ngx_http_persona_module);
+
+    i = ngx_http_persona_segment_find(pmcf, name);
+
+    if (i != NGX_DECLINED) {
+        ctx->segments[i] = NGX_HTTP_PERSONA_SEG_IN;
+        return NGX_OK;
+    }
+
+    if (persona_list_has(list.data, list.len, name->data, name->len)) {
+        return NGX_OK;
+    }
+
+    p = ngx_pnalloc(r->pool, list.len + 1 + name->len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx->crm.data = p;
+
+    if (list.len) {
+        p = ngx_cpymem(p, list.data, list.len);
+        *p++ = ',';
+    }
+
+    p = ngx_cpymem(p, name->data, name->len);
+
+    ctx->crm.len = p - ctx->crm.data;
+
+    return NGX_OK;
 }
 
 

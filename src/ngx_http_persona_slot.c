@@ -7,6 +7,13 @@
  * persona_content rule set; for a request, this file answers which
  * content a slot gets, and what showing it exposes.
  *
+ * Slots are named, so a level inherits the slots of the levels above
+ * and its own persona_slot lines add to them, a name bound again taking
+ * the new target ("off" unbinding it), instead of nginx's usual rule
+ * that an array directive at a lower level discards the inherited ones:
+ * the header and footer slots of a server must not vanish in the one
+ * location that adds a slot of its own.
+ *
  * Exposures are numbered for the filter: experiment i is i, content set
  * j is the number of experiments plus j (ctx->exposed follows it).
  */
@@ -15,13 +22,18 @@
 #include "ngx_http_persona_module.h"
 
 
+static char *ngx_http_persona_resolve_slots(ngx_conf_t *cf,
+    ngx_array_t *slots);
+static ngx_http_persona_slot_t *ngx_http_persona_find_slot(
+    ngx_array_t *slots, ngx_str_t *name);
+
+
 char *
 ngx_http_persona_slot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_persona_loc_conf_t *plcf = conf;
 
     ngx_str_t                *value;
-    ngx_uint_t                i;
     ngx_http_persona_slot_t  *slot;
 
     value = cf->args->elts;
@@ -41,17 +53,10 @@ ngx_http_persona_slot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         }
     }
 
-    slot = plcf->slots->elts;
-
-    for (i = 0; i < plcf->slots->nelts; i++) {
-        if (slot[i].name.len == value[1].len
-            && ngx_strncmp(slot[i].name.data, value[1].data, value[1].len)
-               == 0)
-        {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "duplicate slot \"%V\"", &value[1]);
-            return NGX_CONF_ERROR;
-        }
+    if (ngx_http_persona_find_slot(plcf->slots, &value[1]) != NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "duplicate slot \"%V\"", &value[1]);
+        return NGX_CONF_ERROR;
     }
 
     slot = ngx_array_push(plcf->slots);
@@ -65,12 +70,96 @@ ngx_http_persona_slot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     slot->target = value[2];
     slot->file = cf->conf_file->file.name;
     slot->line = cf->conf_file->line;
+    slot->off = (value[2].len == 3
+                 && ngx_strncmp(value[2].data, "off", 3) == 0);
+    slot->location = (cf->cmd_type == NGX_HTTP_LOC_CONF);
 
     return NGX_CONF_OK;
 }
 
 
+static ngx_http_persona_slot_t *
+ngx_http_persona_find_slot(ngx_array_t *slots, ngx_str_t *name)
+{
+    ngx_uint_t                i;
+    ngx_http_persona_slot_t  *slot;
+
+    slot = slots->elts;
+
+    for (i = 0; i < slots->nelts; i++) {
+        if (slot[i].name.len == name->len
+            && ngx_strncmp(slot[i].name.data, name->data, name->len) == 0)
+        {
+            return &slot[i];
+        }
+    }
+
+    return NULL;
+}
+
+
 char *
+ngx_http_persona_merge_slots(ngx_conf_t *cf,
+    ngx_http_persona_loc_conf_t *prev, ngx_http_persona_loc_conf_t *conf)
+{
+    ngx_uint_t                i;
+    ngx_array_t              *own, *up, *slots;
+    ngx_http_persona_slot_t  *slot, *s;
+
+    own = conf->slots;
+    up = (prev->slots == NGX_CONF_UNSET_PTR) ? NULL : prev->slots;
+
+    if (own == NGX_CONF_UNSET_PTR) {
+        conf->slots = up;
+        return up ? ngx_http_persona_resolve_slots(cf, up) : NGX_CONF_OK;
+    }
+
+    slot = own->elts;
+
+    /* "persona" may be on in another location, so this is not an error */
+
+    if (slot[0].location && !slot[0].off && !conf->enable) {
+        ngx_log_error(NGX_LOG_WARN, cf->log, 0,
+                      "slot \"%V\" is not filled, \"persona\" is off in "
+                      "this location in %V:%ui", &slot[0].name,
+                      &slot[0].file, slot[0].line);
+    }
+
+    slots = ngx_array_create(cf->pool, own->nelts + (up ? up->nelts : 0),
+                             sizeof(ngx_http_persona_slot_t));
+    if (slots == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    /* room is reserved: the pushes below cannot fail */
+
+    if (up != NULL) {
+        s = up->elts;
+
+        for (i = 0; i < up->nelts; i++) {
+            if (ngx_http_persona_find_slot(own, &s[i].name) == NULL) {
+                *(ngx_http_persona_slot_t *) ngx_array_push(slots) = s[i];
+            }
+        }
+    }
+
+    for (i = 0; i < own->nelts; i++) {
+        if (!slot[i].off) {
+            *(ngx_http_persona_slot_t *) ngx_array_push(slots) = slot[i];
+        }
+    }
+
+    conf->slots = slots->nelts ? slots : NULL;
+
+    if (conf->slots == NULL) {
+        return NGX_CONF_OK;
+    }
+
+    return ngx_http_persona_resolve_slots(cf, conf->slots);
+}
+
+
+static char *
 ngx_http_persona_resolve_slots(ngx_conf_t *cf, ngx_array_t *slots)
 {
     u_char                        *dot;

@@ -85,6 +85,12 @@ ngx_http_persona_time_init(ngx_conf_t *cf, ngx_http_persona_main_conf_t *pmcf)
         return NGX_CONF_ERROR;
     }
 
+    /* relative to the directory of nginx.conf, as every path of the module */
+
+    if (ngx_conf_full_name(cf->cycle, &pmcf->zones_dir, 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
     dir = pmcf->zones_dir;
     ngx_str_null(&prefix);
 

@@ -9,6 +9,7 @@ use warnings;
 use Cwd qw(abs_path);
 use IO::Select;
 use IO::Socket::INET;
+use POSIX ();
 use Test2::API qw(intercept);
 use Test::More;
 use Time::HiRes qw(time);
@@ -427,6 +428,130 @@ my ($gone_master, $gone_backend);
 }
 ok(!running($gone_master), 'nginx stopped when its object went away');
 ok(!running($gone_backend), 'backend stopped when its object went away');
+
+# --- a plain nginx: HTTP/2, request bodies in pieces, slow reads, roles ---
+
+{
+    my $h = Persona::Test->new(module => 0);
+
+    unlike($h->_conf_text, qr/load_module/, 'module => 0: no load_module');
+
+    $h->ssl_cert('localhost');
+    $h->write_file('html/big.txt', join '', map { "line $_\n" } 1 .. 20000);
+    $h->write_file('html/small.html', "<p>small</p>\n");
+
+    $h->backend(sub {
+        my ($r) = @_;
+        return { headers => [ 'Content-Type' => 'text/plain',
+            'X-Method' => $r->{method} ], body => "body=$r->{body}" };
+    }, port => $h->port(3));
+
+    $h->conf(<<'CONF');
+    proxy_cache_path %%DIR%%/cache keys_zone=c:1m;
+
+    server {
+        listen 127.0.0.1:%%PORT0%%;
+        listen 127.0.0.1:%%PORT1%% http2;
+        listen 127.0.0.1:%%PORT2%% ssl http2;
+        ssl_certificate %%DIR%%/localhost.crt;
+        ssl_certificate_key %%DIR%%/localhost.key;
+        root %%DIR%%/html;
+
+        location /echo {
+            proxy_pass http://127.0.0.1:%%PORT3%%;
+        }
+
+        location = /hdr {
+            add_header X-Two a;
+            add_header X-Two b;
+            add_header Set-Cookie c=1;
+            return 200 "$server_protocol $http_x_in $content_length\n";
+        }
+    }
+CONF
+
+    $h->start;
+
+    my %roles = reverse $h->processes;
+    ok($roles{worker} && $roles{'cache manager'} && $roles{'cache loader'},
+        'processes: worker, cache manager and cache loader')
+        or diag(explain { $h->processes });
+
+    for my $v ([ 'h2c', $h->port(1), 0 ], [ 'h2 over TLS', $h->port(2), 1 ]) {
+        my ($name, $port, $ssl) = @$v;
+
+        my $r = $h->request(GET => '/hdr', http => '2', port => $port,
+            ssl => $ssl, headers => { 'X-In' => 'yes' });
+        is($r->{status}, 200, "$name: status");
+        is($r->{version}, '2', "$name: version");
+        is($r->{body}, "HTTP/2.0 yes \n", "$name: body, request header");
+        is(join(',', $r->header_values('X-Two')), 'a,b',
+            "$name: repeated response headers");
+        is($r->header('Set-Cookie'), 'c=1', "$name: Set-Cookie");
+
+        $r = $h->request(GET => '/big.txt', http => '2', port => $port,
+            ssl => $ssl);
+        is(length $r->{body}, -s $h->dir . '/html/big.txt',
+            "$name: a body larger than a window");
+
+        $r = $h->request(HEAD => '/small.html', http => '2', port => $port,
+            ssl => $ssl);
+        ok($r->{status} == 200 && $r->{body} eq '' && !$r->{incomplete},
+            "$name: HEAD");
+
+        $r = $h->request(POST => '/echo', http => '2', port => $port,
+            ssl => $ssl, body => [ 'goal=', 'signup' ], delay => 0.05);
+        is($r->{body}, 'body=goal=signup', "$name: body in two DATA frames");
+        is(scalar(grep { $_->[0] == 0 } @{ $r->{frames} }) >= 1, 1,
+            "$name: frames recorded");
+    }
+
+    my $r = $h->request(POST => '/echo', body => [ 'a=1', '&b=2' ],
+        delay => 0.05);
+    is($r->{body}, 'body=a=1&b=2', 'body in pieces, Content-Length');
+
+    $r = $h->request(POST => '/echo', chunked => 1, body => 'a=1&b=2');
+    is($r->{body}, 'body=a=1&b=2', 'chunked body in one write');
+
+    $r = $h->request(POST => '/echo', chunked => 1, body => [ 'a=1', '&b=2' ],
+        delay => 0.05);
+    is($r->{body}, 'body=a=1&b=2', 'chunked body in pieces');
+
+    $r = $h->request(GET => '/', raw => [ "GET /small.html HTTP/1.1\r\n",
+        "Host: x\r\nConnection: close\r\n\r\n" ], delay => 0.05);
+    is($r->{body}, "<p>small</p>\n", 'raw request in two writes');
+
+    $r = $h->request(GET => '/big.txt', slow_read => [ 16384, 0.001 ],
+        rcvbuf => 4096);
+    is(length $r->{body}, -s $h->dir . '/html/big.txt',
+        'slow reader with a small receive buffer gets everything');
+
+    # what a server sees of a body in pieces: the head first, alone
+    my $l = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
+        Listen => 1) or die "listen: $!";
+    my $pid = fork // die "fork: $!";
+    if ($pid == 0) {
+        eval { $h->request(POST => '/x', port => $l->sockport,
+            body => [ 'one', 'two' ], delay => 0.3, timeout => 3) };
+        POSIX::_exit(0);
+    }
+    my $c = $l->accept;
+    IO::Select->new($c)->can_read(5);
+    sysread($c, my $first, 65536);
+    my $rest = '';
+    while (IO::Select->new($c)->can_read(3)) {
+        sysread($c, my $more, 65536) or last;
+        $rest .= $more;
+        last if $rest =~ /two\z/;
+    }
+    close $c;
+    waitpid $pid, 0;
+    ok($first =~ /\r\nContent-Length: 6\r\n/ && $first =~ /\r\n\r\n\z/,
+        'body in pieces: the head is written alone') or diag($first);
+    is($rest, 'onetwo', 'then the pieces');
+
+    $h->stop;
+}
 
 # --- stop ---
 

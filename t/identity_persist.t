@@ -26,6 +26,7 @@ $t->write_file('html/page.html',
     "<p><!--persona:bf-->-<!--/persona:bf--></p>\n");
 $t->write_file('html/cart.html',
     "<p><!--persona:checkout-->-<!--/persona:checkout--></p>\n");
+$t->write_file('html/file.txt', "some text\n" x 10);
 
 $t->conf(<<'CONF');
     persona_key %%DIR%%/persona.key;
@@ -56,6 +57,12 @@ $t->conf(<<'CONF');
 
         location = /id {
             return 200 "id=$persona_id $persona_assignments\n";
+        }
+
+        # a file of another type, whose error pages a filter finalizes
+        location = /file.txt {
+            set $id $persona_id;
+            add_header X-Id $id;
         }
 
         location = /convert {
@@ -154,6 +161,35 @@ my $later = id_cookie($key, 'alice', $anon, time - 1801);
 $res = $t->request(GET => '/page.html',
     headers => { Cookie => "persona=$later" });
 ok(!defined set_cookie($res), 'a later visit: the cookie is kept');
+
+# a browser with another "persona" cookie (another path or domain) sends
+# both, in any order: the persisted one is the visitor's
+
+for my $both ("persona=junk; persona=$cookie", "persona=$cookie; persona=",
+    "persona=; theme=dark; persona=$cookie")
+{
+    $res = $t->request(GET => '/id', headers => { Cookie => $both });
+    ok(!defined set_cookie($res), "$both: no new cookie");
+    is(id_of($res), 'alice', "$both: alice");
+}
+
+# the link on an error page a filter finalizes (416, 412): it still
+# persists the link's id
+
+for my $e ([ 416, Range => 'bytes=100000-' ], [ 412, 'If-Match' => '"x"' ])
+{
+    my ($status, $h, $hv) = @$e;
+
+    $res = $t->request(GET => "/file.txt?pid=$link",
+        headers => { Cookie => "persona=$anon", $h => $hv });
+    is($res->{status}, $status, "$h: $status");
+    my $c = cookie_value(set_cookie($res));
+    unlike($c // '', qr/^[0-9a-f]{32}$/,
+        "$h: the $status carries a persisted cookie")
+        or diag(explain $res->{headers});
+    $res = $t->request(GET => '/id', headers => { Cookie => "persona=$c" });
+    is(id_of($res), 'alice', "$h: the link's id");
+}
 
 # a signed header (login) over a persisted cookie: the header's id, and
 # the cookie's as the previous one

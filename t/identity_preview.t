@@ -257,7 +257,8 @@ is($res->{body}, "<p>winter|VIP</p>\n", 'bad link, good cookie: preview');
 
 $res = get('/?persona_preview=off', Cookie => "$visitor; persona_preview=$link");
 is($res->{body}, "<p>-|Hello</p>\n", '?persona_preview=off: no preview');
-like(preview_cookie($res) // '', qr/^persona_preview=; Max-Age=0; Path=\//,
+my $gone = '; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT';
+like(preview_cookie($res) // '', qr/^persona_preview=\Q$gone\E; Path=\//,
     'and the cookie is expired');
 
 # where persona_preview is off (the default), links do nothing

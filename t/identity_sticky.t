@@ -250,18 +250,32 @@ for my $case ([ 'another variant under the signature' => "hero:0:$other.$sig" ],
     unlike($r->{body}, qr/</, "$name: not reflected");
 }
 
-# consent withdrawn: the sticky data is dropped
+# consent withdrawn: the sticky data is dropped, and the id with it
 
-for my $case ([ 'no consent' => "persona=$anon; persona_sticky=$sticky" ],
+my $expired = quotemeta('=; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT'
+    . '; Path=/; HttpOnly; SameSite=Lax') . '$';
+
+for my $case ([ 'no consent' =>
+        { Cookie => "persona=$anon; persona_sticky=$sticky" } ],
     [ 'consent refused' =>
-        "consent=no; persona=$anon; persona_sticky=$sticky" ])
+        { Cookie => "consent=no; persona=$anon; persona_sticky=$sticky" } ],
+    [ 'Sec-GPC: 1' => { 'Sec-GPC' => 1,
+        Cookie => "consent=yes; persona=$anon; persona_sticky=$sticky" } ])
 {
-    my ($name, $cookie) = @$case;
-    $res = $t->request(GET => '/', port => $t->port(1),
-        headers => { Cookie => $cookie });
+    my ($name, $h) = @$case;
+    $res = $t->request(GET => '/', port => $t->port(1), headers => $h);
     is($res->{body}, "<p>-</p>\n", "$name: the default content");
-    like(sticky_of($res) // '', qr/^persona_sticky=; Max-Age=0; Path=\//,
+
+    my @sticky = grep { /^persona_sticky=/ }
+        $res->header_values('Set-Cookie');
+    my @id = grep { /^persona=/ } $res->header_values('Set-Cookie');
+
+    is(scalar @sticky, 1, "$name: one Set-Cookie for the sticky cookie");
+    like($sticky[0] // '', qr/^persona_sticky$expired/,
         "$name: the sticky cookie is expired");
+    is(scalar @id, 1, "$name: one Set-Cookie for the id cookie");
+    like($id[0] // '', qr/^persona$expired/,
+        "$name: the id cookie is expired next to it");
 }
 
 $res = $t->request(GET => '/', port => $t->port(1), headers => {

@@ -65,7 +65,10 @@ sub build {
 # copy so that no lock file appears next to the database
 sub dump_db { (dump_keys($_[0]))[0] }
 
-# the same and the keys in the order stored
+# the list's vocabulary, stored under "\0segments"
+sub vocabulary { (dump_keys($_[0]))[2] }
+
+# the ids and the keys in the order stored, and the vocabulary
 sub dump_keys {
     my ($db) = @_;
 
@@ -79,14 +82,18 @@ sub dump_keys {
     shift @lines while @lines && $lines[0] ne 'HEADER=END';
     shift @lines;
 
-    my (%db, @order);
+    my (%db, @order, $vocabulary);
     while (@lines && $lines[0] ne 'DATA=END') {
         my ($k, $v) = map { pack 'H*', substr($_, 1) } splice @lines, 0, 2;
+        if ($k eq "\0segments") {
+            $vocabulary = $v;
+            next;
+        }
         $db{$k} = $v;
         push @order, $k;
     }
 
-    return (\%db, \@order);
+    return (\%db, \@order, $vocabulary);
 }
 
 sub leftovers {
@@ -217,6 +224,7 @@ is_deeply(dump_db($db), { s1 => 'vip', s2 => 'gold' }, 'stdin: contents');
 is($rc, 0, 'empty: exit status');
 like($err, qr/warning: no ids/, 'empty: warning');
 is_deeply(dump_db($db), {}, 'empty: no entries');
+is(vocabulary($db), '', 'empty: an empty vocabulary');
 
 # duplicates spread through an unsorted file, and the same data sorted:
 # the same database either way
@@ -246,7 +254,10 @@ like($out,
 is_deeply($data, \%want, 'shuffled: every id with the union of its segments');
 is_deeply($order, [ sort keys %want ], 'shuffled: keys in byte order');
 my $stat = `mdb_stat -n '$db'`;
-like($stat, qr/Entries: 20000\b/, 'shuffled: mdb_stat agrees');
+like($stat, qr/Entries: 20001\b/, 'shuffled: mdb_stat agrees (and the '
+    . 'vocabulary)');
+is(vocabulary($db), 'b2b_x,churn-risk,gold,newsletter,vip',
+    'shuffled: the vocabulary lists every segment once, sorted');
 unlink "$db-lock";
 my $shuffled = slurp($db);
 
@@ -254,6 +265,12 @@ my $shuffled = slurp($db);
     write_raw('sorted.csv', join("\n", sort @rows) . "\n"), "$dir/sorted.mdb");
 like($out, qr/input sorted\n/, 'sorted: sort step skipped');
 is_deeply(dump_db("$dir/sorted.mdb"), \%want, 'sorted: same contents');
+
+# an id with a NUL byte could be the vocabulary's key: refused
+($rc, $out, $err) = build(write_raw('nul.csv', "a\0b,vip\nok,gold\n"), $db);
+is($rc, 0, 'NUL: exit status');
+like($err, qr/nul\.csv:1: id contains a NUL byte/, 'NUL: line reported');
+is_deeply(dump_db($db), { ok => 'gold' }, 'NUL: the other lines kept');
 
 # atomic replacement: a reader that opened the old file keeps a complete
 # old database, new readers see the new one, nothing is left behind

@@ -8,9 +8,13 @@
  * section on something that is not a pointer; map keys must be strings;
  * nesting is limited.  Each pointer target is checked once (a bitmap),
  * and a budget caps the total work, so a hostile file costs bounded time.
+ * A number under a "latitude" or "longitude" key must be a coordinate:
+ * the check of a map depends on its content alone, so a map checked once,
+ * wherever it was reached from, is checked for good.
  */
 
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -19,6 +23,12 @@
 
 static int persona_mmdb_value(persona_mmdb_check_t *ck, uint32_t off,
     unsigned depth, int key, uint32_t *next);
+static uint32_t persona_mmdb_pointer(const unsigned char *data,
+    uint32_t p, unsigned char c, unsigned n);
+static uint32_t persona_mmdb_resolve(persona_mmdb_check_t *ck,
+    uint32_t off);
+static int persona_mmdb_coordinate(persona_mmdb_check_t *ck, uint32_t key,
+    uint32_t value);
 
 
 static const unsigned char  persona_mmdb_marker[] =
@@ -62,7 +72,7 @@ persona_mmdb_value(persona_mmdb_check_t *ck, uint32_t off, unsigned depth,
     int key, uint32_t *next)
 {
     int            type;
-    uint32_t       p, size, i, n, end, target, skip;
+    uint32_t       p, size, i, n, end, target, skip, k, v;
     unsigned char  c;
 
     if (ck->budget-- == 0) {
@@ -88,23 +98,7 @@ persona_mmdb_value(persona_mmdb_check_t *ck, uint32_t off, unsigned depth,
             return persona_mmdb_fail(ck, off, "truncated pointer");
         }
 
-        switch (n) {
-        case 1:
-            target = ((c & 7) << 8) | ck->data[p];
-            break;
-        case 2:
-            target = (((c & 7) << 16) | (ck->data[p] << 8) | ck->data[p + 1])
-                     + 2048;
-            break;
-        case 3:
-            target = (((uint32_t) (c & 7) << 24) | (ck->data[p] << 16)
-                      | (ck->data[p + 1] << 8) | ck->data[p + 2]) + 526336;
-            break;
-        default:
-            target = ((uint32_t) ck->data[p] << 24)
-                     | (ck->data[p + 1] << 16) | (ck->data[p + 2] << 8)
-                     | ck->data[p + 3];
-        }
+        target = persona_mmdb_pointer(ck->data, p, c, n);
 
         *next = p + n;
 
@@ -177,13 +171,21 @@ persona_mmdb_value(persona_mmdb_check_t *ck, uint32_t off, unsigned depth,
     case 7:     /* map: size pairs */
     case 11:    /* array: size values */
         for (i = 0; i < size; i++) {
+            k = p;
+
             if (type == 7) {
                 if (persona_mmdb_value(ck, p, depth + 1, 1, &p) != 0) {
                     return -1;
                 }
             }
 
+            v = p;
+
             if (persona_mmdb_value(ck, p, depth + 1, 0, &p) != 0) {
+                return -1;
+            }
+
+            if (type == 7 && persona_mmdb_coordinate(ck, k, v) != 0) {
                 return -1;
             }
         }
@@ -253,6 +255,145 @@ persona_mmdb_value(persona_mmdb_check_t *ck, uint32_t off, unsigned depth,
     *next = end;
 
     return 0;
+}
+
+
+static uint32_t
+persona_mmdb_pointer(const unsigned char *data, uint32_t p, unsigned char c,
+    unsigned n)
+{
+    switch (n) {
+    case 1:
+        return ((c & 7) << 8) | data[p];
+    case 2:
+        return (((c & 7) << 16) | (data[p] << 8) | data[p + 1]) + 2048;
+    case 3:
+        return (((uint32_t) (c & 7) << 24) | (data[p] << 16)
+                | (data[p + 1] << 8) | data[p + 2]) + 526336;
+    default:
+        return ((uint32_t) data[p] << 24) | (data[p + 1] << 16)
+               | (data[p + 2] << 8) | data[p + 3];
+    }
+}
+
+
+/* a value already checked, through the one pointer allowed */
+
+static uint32_t
+persona_mmdb_resolve(persona_mmdb_check_t *ck, uint32_t off)
+{
+    unsigned char  c;
+
+    c = ck->data[off];
+
+    if ((c >> 5) != 1) {
+        return off;
+    }
+
+    return persona_mmdb_pointer(ck->data, off + 1, c, ((c >> 3) & 3) + 1);
+}
+
+
+/*
+ * A latitude beyond 90 degrees or a longitude beyond 180 (or NaN) is no
+ * place on Earth: a database that has one is damaged or hostile, and
+ * every number in it is suspect.  Key and value are already checked.
+ */
+
+static int
+persona_mmdb_coordinate(persona_mmdb_check_t *ck, uint32_t key,
+    uint32_t value)
+{
+    float           f;
+    double          d, max;
+    uint32_t        p, u32;
+    uint64_t        u64;
+    unsigned        i;
+    unsigned char   c;
+    const char     *name;
+
+    /* a string this short has one encoding: its size in the control byte */
+
+    key = persona_mmdb_resolve(ck, key);
+    c = ck->data[key];
+
+    if (c == (2 << 5 | 8) && memcmp(&ck->data[key + 1], "latitude", 8) == 0) {
+        name = "latitude";
+        max = 90;
+
+    } else if (c == (2 << 5 | 9)
+               && memcmp(&ck->data[key + 1], "longitude", 9) == 0)
+    {
+        name = "longitude";
+        max = 180;
+
+    } else {
+        return 0;
+    }
+
+    /* big-endian IEEE 754, a double or a float (an extended type) */
+
+    value = persona_mmdb_resolve(ck, value);
+    c = ck->data[value];
+    p = value + 1;
+
+    if (c == (3 << 5 | 8)) {
+        u64 = 0;
+
+        for (i = 0; i < 8; i++) {
+            u64 = (u64 << 8) | ck->data[p + i];
+        }
+
+        memcpy(&d, &u64, 8);
+
+    } else if (c == 4 && ck->data[p] == 15 - 7) {
+        u32 = 0;
+
+        for (i = 0; i < 4; i++) {
+            u32 = (u32 << 8) | ck->data[p + 1 + i];
+        }
+
+        memcpy(&f, &u32, 4);
+        d = f;
+
+    } else {
+        return 0;
+    }
+
+    if (d >= -max && d <= max) {
+        return 0;
+    }
+
+    snprintf(ck->err, ck->errlen, "%s %.6g out of range at data offset %u",
+             name, d, (unsigned) value);
+
+    return -1;
+}
+
+
+int
+persona_mmdb_format_double(char *buf, size_t size, double d)
+{
+    int  n;
+
+    if (isnan(d) || isinf(d) || size < PERSONA_MMDB_DOUBLE_LEN + 1) {
+        return -1;
+    }
+
+    /*
+     * Coordinates and other everyday numbers as "%.4f" does (48.8566);
+     * beyond 1e15 a fixed point would print up to 309 digits, so large
+     * numbers take an exponent (9.224000e+18).
+     */
+
+    if (fabs(d) < 1e15) {
+        n = snprintf(buf, size, "%.4f", d);
+
+    } else {
+        n = snprintf(buf, size, "%.6e", d);
+    }
+
+    return (n > 0 && (size_t) n < size) ? n : -1;
 }
 
 

@@ -2,13 +2,14 @@
 /*
  * Copyright (C) ngx_http_persona_module authors
  *
- * The slot marker scanner (rules in persona_scan.h).  Text is skipped with
- * memchr() to the next "<!"; unchanged runs are reported as one event, so
- * a page without markers costs one callback per chunk.
+ * The slot marker scanner (rules in persona_scan.h).  It follows the
+ * states of HTML's tokenizer that decide where a comment can start,
+ * one byte at a time like nginx's own parsers, except where a state can
+ * only end at one character: text, quoted values, comments, raw text
+ * and scripts are skipped with memchr().  Unchanged runs are reported
+ * as one event, so a page without markers costs one callback per chunk.
  */
 
-
-#define _GNU_SOURCE             /* memrchr() */
 
 #include <string.h>
 
@@ -18,6 +19,90 @@
 #define PERSONA_SCAN_NO       0
 #define PERSONA_SCAN_PARTIAL  1
 #define PERSONA_SCAN_MATCH    2
+
+
+/* tokenizer states, named after those of the HTML standard */
+enum {
+    PS_DATA = 0,
+    PS_TAG_OPEN,                /* "<" */
+    PS_END_TAG_OPEN,            /* "</" */
+    PS_TAG_NAME,
+    PS_BEFORE_ATTR,
+    PS_ATTR_NAME,
+    PS_AFTER_ATTR,
+    PS_BEFORE_VALUE,
+    PS_VALUE_DQ,
+    PS_VALUE_SQ,
+    PS_VALUE_UQ,
+    PS_DECL,                    /* "<!": a comment, CDATA or bogus */
+    PS_COMMENT,
+    PS_BOGUS,                   /* "<!DOCTYPE", "<?": up to ">" */
+    PS_CDATA,
+    PS_RAW,                     /* text of style, textarea, title... */
+    PS_SCRIPT,
+    PS_SCRIPT_ESC,              /* "<!--" inside a script */
+    PS_SCRIPT_DESC              /* "<!--<script" inside a script */
+};
+
+
+/* s->sub in PS_COMMENT */
+#define PS_COMMENT_START      0     /* "<!--" */
+#define PS_COMMENT_START_DASH 1     /* "<!---" */
+#define PS_COMMENT_BODY       2
+#define PS_COMMENT_BANG       3     /* "--!" */
+
+/*
+ * s->sub in raw text and scripts: 0 outside a tag, 1 after "<", 2 + n
+ * after "</" and n characters of the element's name; in scripts also
+ * after "<!" and "<!-", and after "<" and n characters of "<script" in
+ * an escaped script.
+ */
+#define PS_SUB_LT             1
+#define PS_SUB_END            2
+#define PS_SUB_BANG           100
+#define PS_SUB_BANG_DASH      101
+#define PS_SUB_SCRIPT         110
+
+/* s->sub in PS_DECL: 1 after "<!-", 2 + n after n characters of "[" */
+#define PS_DECL_DASH          1
+#define PS_DECL_CDATA         2
+
+
+/* character classes */
+#define PS_WS     0x01
+#define PS_SLASH  0x02
+#define PS_GT     0x04
+#define PS_EQ     0x08
+#define PS_DASH   0x10
+#define PS_LT     0x20
+
+
+static const unsigned char  persona_scan_class[256] = {
+    ['\t'] = PS_WS, ['\n'] = PS_WS, ['\f'] = PS_WS, ['\r'] = PS_WS,
+    [' '] = PS_WS, ['/'] = PS_SLASH, ['>'] = PS_GT, ['='] = PS_EQ,
+    ['-'] = PS_DASH, ['<'] = PS_LT
+};
+
+
+#define PS_ELEM_SCRIPT     1
+#define PS_ELEM_PLAINTEXT  9
+
+/* elements whose text holds no markup, index = s->elem */
+static const struct {
+    const char  *name;
+    size_t       len;
+} persona_scan_elems[] = {
+    { "", 0 },
+    { "script", 6 },
+    { "style", 5 },
+    { "textarea", 8 },
+    { "title", 5 },
+    { "xmp", 3 },
+    { "iframe", 6 },
+    { "noembed", 7 },
+    { "noframes", 8 },
+    { "plaintext", 9 }
+};
 
 
 typedef struct {
@@ -30,10 +115,21 @@ typedef struct {
 
 static int persona_scan_match(const unsigned char *b, size_t n,
     persona_scan_marker_t *m);
-static int persona_scan_run(persona_scan_t *s, const unsigned char *p,
+static int persona_scan_emit(persona_scan_t *s, const unsigned char *p,
     size_t len, persona_scan_handler_pt h, void *data);
 static int persona_scan_marker(persona_scan_t *s, persona_scan_marker_t *m,
     const unsigned char *at, persona_scan_handler_pt h, void *data);
+static const unsigned char *persona_scan_html(persona_scan_t *s,
+    const unsigned char *p, const unsigned char *end);
+static const unsigned char *persona_scan_find(const unsigned char *p,
+    const unsigned char *end, unsigned char c);
+static const unsigned char *persona_scan_tag(persona_scan_t *s,
+    const unsigned char *p, const unsigned char *end);
+static void persona_scan_tag_end(persona_scan_t *s);
+static int persona_scan_end_tag(persona_scan_t *s, unsigned char c,
+    const char *name, size_t len);
+static int persona_scan_run(persona_scan_t *s, const unsigned char *p,
+    size_t len, persona_scan_handler_pt h, void *data);
 static int persona_scan_unhold(persona_scan_t *s, persona_scan_handler_pt h,
     void *data);
 
@@ -41,9 +137,9 @@ static int persona_scan_unhold(persona_scan_t *s, persona_scan_handler_pt h,
 void
 persona_scan_init(persona_scan_t *s)
 {
-    s->nhold = 0;
-    s->name_len = 0;
-    s->in_slot = 0;
+    memset(s, 0, sizeof(persona_scan_t));
+
+    s->state = PS_DATA;
 }
 
 
@@ -52,6 +148,15 @@ persona_scan_name_char(unsigned char c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
            || (c >= '0' && c <= '9') || c == '_' || c == '-';
+}
+
+
+static int
+persona_scan_alpha(unsigned char c)
+{
+    c |= 0x20;
+
+    return c >= 'a' && c <= 'z';
 }
 
 
@@ -163,9 +268,709 @@ persona_scan_marker(persona_scan_t *s, persona_scan_marker_t *m,
 
 
 /*
- * Scans a run of bytes; a possible marker cut by its end is held.  A
- * marker starts with "<!": the run is searched for '!', which is rare in
- * HTML, rather than for '<', which starts every tag.
+ * memchr() for runs that are mostly short in HTML (values, words between
+ * tags): a few bytes are looked at before the call costs more than them.
+ */
+
+static const unsigned char *
+persona_scan_find(const unsigned char *p, const unsigned char *end,
+    unsigned char c)
+{
+    const unsigned char  *stop;
+
+    stop = (end - p > 16) ? p + 16 : end;
+
+    for ( /* void */ ; p < stop; p++) {
+        if (*p == c) {
+            return p;
+        }
+    }
+
+    return (p == end) ? NULL : memchr(p, c, end - p);
+}
+
+
+/*
+ * The common case at a "<" in text: a whole tag within the bytes at hand,
+ * read in one go with the rules of the states above.  Returns what
+ * follows its ">", or NULL (nothing changed) when the tag is not whole
+ * here or is not a plain tag; then the states take it byte by byte.
+ */
+
+static const unsigned char *
+persona_scan_tag(persona_scan_t *s, const unsigned char *p,
+    const unsigned char *end)
+{
+    size_t                  i, n;
+    unsigned                end_tag;
+    const unsigned char    *name, *q;
+
+    end_tag = (p < end && *p == '/');
+    p += end_tag;
+
+    if (p == end || !persona_scan_alpha(*p)) {
+        return NULL;
+    }
+
+    name = p;
+
+    while (!(persona_scan_class[*p] & (PS_WS | PS_SLASH | PS_GT))) {
+        if (++p == end) {
+            return NULL;
+        }
+    }
+
+    n = p - name;
+
+    for ( ;; ) {
+        while (persona_scan_class[*p] & (PS_WS | PS_SLASH)) {
+            if (++p == end) {
+                return NULL;
+            }
+        }
+
+        if (*p == '>') {
+            break;
+        }
+
+        /* an attribute name: its first character may be anything */
+
+        do {
+            if (++p == end) {
+                return NULL;
+            }
+        } while (!(persona_scan_class[*p]
+                   & (PS_WS | PS_SLASH | PS_GT | PS_EQ)));
+
+        while (persona_scan_class[*p] & PS_WS) {
+            if (++p == end) {
+                return NULL;
+            }
+        }
+
+        if (*p != '=') {
+            continue;
+        }
+
+        do {
+            if (++p == end) {
+                return NULL;
+            }
+        } while (persona_scan_class[*p] & PS_WS);
+
+        if (*p == '"' || *p == '\'') {
+            q = persona_scan_find(p + 1, end, *p);
+
+            if (q == NULL || q + 1 == end) {
+                return NULL;
+            }
+
+            p = q + 1;
+            continue;
+        }
+
+        while (!(persona_scan_class[*p] & (PS_WS | PS_GT))) {
+            if (++p == end) {
+                return NULL;
+            }
+        }
+    }
+
+    /* the elements of raw text are 3 to 9 letters, from "iframe" to "xmp" */
+
+    if (end_tag || n < 3 || n > PERSONA_SCAN_TAG_MAX
+        || !memchr("inpstx", *name | 0x20, 6))
+    {
+        return p + 1;
+    }
+
+    s->end_tag = 0;
+    s->tag_len = (unsigned char) n;
+
+    for (i = 0; i < n; i++) {
+        s->tag[i] = persona_scan_alpha(name[i]) ? (name[i] | 0x20) : name[i];
+    }
+
+    persona_scan_tag_end(s);
+
+    return p + 1;
+}
+
+
+/* the ">" of a start tag: the element may hold raw text */
+
+static void
+persona_scan_tag_end(persona_scan_t *s)
+{
+    size_t  i;
+
+    s->state = PS_DATA;
+
+    if (s->end_tag) {
+        return;
+    }
+
+    for (i = 1; i <= PS_ELEM_PLAINTEXT; i++) {
+        if (persona_scan_elems[i].len == s->tag_len
+            && memcmp(persona_scan_elems[i].name, s->tag, s->tag_len) == 0)
+        {
+            s->state = (i == PS_ELEM_SCRIPT) ? PS_SCRIPT : PS_RAW;
+            s->elem = (unsigned char) i;
+            s->sub = 0;
+            s->dashes = 0;
+            return;
+        }
+    }
+}
+
+
+/*
+ * "</NAME" and a space, "/" or ">", after s->sub = PS_SUB_LT: 1 once
+ * complete (the last character not consumed), 0 while it may be, -1 when
+ * it is not (the character not consumed, s->sub reset).
+ */
+
+static int
+persona_scan_end_tag(persona_scan_t *s, unsigned char c, const char *name,
+    size_t len)
+{
+    size_t  k;
+
+    if (s->sub == PS_SUB_LT) {
+        if (c == '/') {
+            s->sub = PS_SUB_END;
+            return 0;
+        }
+
+        s->sub = 0;
+        return -1;
+    }
+
+    k = s->sub - PS_SUB_END;
+
+    if (k < len) {
+        if ((c | 0x20) == (unsigned char) name[k]) {
+            s->sub++;
+            return 0;
+        }
+
+        s->sub = 0;
+        return -1;
+    }
+
+    if (persona_scan_class[c] & (PS_WS | PS_SLASH | PS_GT)) {
+        return 1;
+    }
+
+    s->sub = 0;
+    return -1;
+}
+
+
+/*
+ * Follows the HTML context from p, in any state but PS_DATA, until the
+ * context is text again or the bytes end; returns where it stopped.
+ */
+
+static const unsigned char *
+persona_scan_html(persona_scan_t *s, const unsigned char *p,
+    const unsigned char *end)
+{
+    int                     rc;
+    size_t                  k;
+    unsigned char           c;
+    const unsigned char    *q;
+
+    while (p < end) {
+
+        c = *p;
+
+        switch (s->state) {
+
+        case PS_DATA:
+            return p;
+
+        case PS_TAG_OPEN:
+            if (c == '!') {
+                s->state = PS_DECL;
+                s->sub = 0;
+                p++;
+
+            } else if (c == '/') {
+                s->state = PS_END_TAG_OPEN;
+                p++;
+
+            } else if (persona_scan_alpha(c)) {
+                s->state = PS_TAG_NAME;
+                s->end_tag = 0;
+                s->tag_len = 0;
+
+            } else if (c == '?') {
+                s->state = PS_BOGUS;
+                p++;
+
+            } else {
+                /* a lone "<" is text; c may start a marker */
+                s->state = PS_DATA;
+            }
+
+            break;
+
+        case PS_END_TAG_OPEN:
+            if (persona_scan_alpha(c)) {
+                s->state = PS_TAG_NAME;
+                s->end_tag = 1;
+                s->tag_len = 0;
+
+            } else if (c == '>') {
+                s->state = PS_DATA;
+                p++;
+
+            } else {
+                s->state = PS_BOGUS;
+            }
+
+            break;
+
+        case PS_TAG_NAME:
+            while (!(persona_scan_class[*p] & (PS_WS | PS_SLASH | PS_GT))) {
+                if (s->tag_len < PERSONA_SCAN_TAG_MAX) {
+                    s->tag[s->tag_len] = persona_scan_alpha(*p) ? (*p | 0x20)
+                                                                : *p;
+                }
+
+                /* a longer name is none of the elements */
+                if (s->tag_len <= PERSONA_SCAN_TAG_MAX) {
+                    s->tag_len++;
+                }
+
+                if (++p == end) {
+                    return p;
+                }
+            }
+
+            if (*p++ == '>') {
+                persona_scan_tag_end(s);
+
+            } else {
+                s->state = PS_BEFORE_ATTR;
+            }
+
+            break;
+
+        case PS_BEFORE_ATTR:
+            p++;
+
+            if (c == '>') {
+                persona_scan_tag_end(s);
+
+            } else if (!(persona_scan_class[c] & (PS_WS | PS_SLASH))) {
+                /* even "=" or a quote starts a name here */
+                s->state = PS_ATTR_NAME;
+            }
+
+            break;
+
+        case PS_ATTR_NAME:
+            while (!(persona_scan_class[*p]
+                     & (PS_WS | PS_SLASH | PS_GT | PS_EQ)))
+            {
+                if (++p == end) {
+                    return p;
+                }
+            }
+
+            c = *p++;
+
+            if (c == '>') {
+                persona_scan_tag_end(s);
+
+            } else if (c == '=') {
+                s->state = PS_BEFORE_VALUE;
+
+            } else if (c == '/') {
+                s->state = PS_BEFORE_ATTR;
+
+            } else {
+                s->state = PS_AFTER_ATTR;
+            }
+
+            break;
+
+        case PS_AFTER_ATTR:
+            p++;
+
+            if (c == '>') {
+                persona_scan_tag_end(s);
+
+            } else if (c == '=') {
+                s->state = PS_BEFORE_VALUE;
+
+            } else if (c == '/') {
+                s->state = PS_BEFORE_ATTR;
+
+            } else if (!(persona_scan_class[c] & PS_WS)) {
+                s->state = PS_ATTR_NAME;
+            }
+
+            break;
+
+        case PS_BEFORE_VALUE:
+            p++;
+
+            if (c == '"') {
+                s->state = PS_VALUE_DQ;
+
+            } else if (c == '\'') {
+                s->state = PS_VALUE_SQ;
+
+            } else if (c == '>') {
+                persona_scan_tag_end(s);
+
+            } else if (!(persona_scan_class[c] & PS_WS)) {
+                s->state = PS_VALUE_UQ;
+            }
+
+            break;
+
+        case PS_VALUE_DQ:
+        case PS_VALUE_SQ:
+            q = memchr(p, s->state == PS_VALUE_DQ ? '"' : '\'', end - p);
+
+            if (q == NULL) {
+                return end;
+            }
+
+            /* what follows a quoted value is as before a name */
+            s->state = PS_BEFORE_ATTR;
+            p = q + 1;
+            break;
+
+        case PS_VALUE_UQ:
+            while (!(persona_scan_class[*p] & (PS_WS | PS_GT))) {
+                if (++p == end) {
+                    return p;
+                }
+            }
+
+            if (*p++ == '>') {
+                persona_scan_tag_end(s);
+
+            } else {
+                s->state = PS_BEFORE_ATTR;
+            }
+
+            break;
+
+        case PS_DECL:
+            if (s->sub == 0 && c == '-') {
+                s->sub = PS_DECL_DASH;
+                p++;
+
+            } else if (s->sub == PS_DECL_DASH && c == '-') {
+                s->state = PS_COMMENT;
+                s->sub = PS_COMMENT_START;
+                p++;
+
+            } else if (s->sub != PS_DECL_DASH
+                       && c == "[CDATA["[s->sub ? s->sub - PS_DECL_CDATA : 0])
+            {
+                k = s->sub ? s->sub - PS_DECL_CDATA + 1 : 1;
+                s->sub = (unsigned char) (PS_DECL_CDATA + k);
+                p++;
+
+                if (k == 7) {
+                    s->state = PS_CDATA;
+                    s->dashes = 0;
+                }
+
+            } else {
+                /* <!DOCTYPE ...> and the like; c may be its ">" */
+                s->state = PS_BOGUS;
+            }
+
+            break;
+
+        case PS_BOGUS:
+            q = memchr(p, '>', end - p);
+
+            if (q == NULL) {
+                return end;
+            }
+
+            s->state = PS_DATA;
+            p = q + 1;
+            break;
+
+        case PS_CDATA:
+            if (s->dashes == 0) {
+                q = memchr(p, ']', end - p);
+
+                if (q == NULL) {
+                    return end;
+                }
+
+                p = q;
+                c = *p;
+            }
+
+            p++;
+
+            if (c == ']') {
+                s->dashes += (s->dashes < 2);
+
+            } else if (c == '>' && s->dashes == 2) {
+                s->state = PS_DATA;
+
+            } else {
+                s->dashes = 0;
+            }
+
+            break;
+
+        case PS_COMMENT:
+
+            switch (s->sub) {
+
+            case PS_COMMENT_START:
+            case PS_COMMENT_START_DASH:
+                if (c == '>') {
+                    /* "<!-->" and "<!--->" are whole comments */
+                    s->state = PS_DATA;
+                    p++;
+
+                } else if (c == '-') {
+                    p++;
+
+                    if (s->sub == PS_COMMENT_START) {
+                        s->sub = PS_COMMENT_START_DASH;
+
+                    } else {
+                        s->sub = PS_COMMENT_BODY;
+                        s->dashes = 2;
+                    }
+
+                } else {
+                    s->sub = PS_COMMENT_BODY;
+                    s->dashes = 0;
+                }
+
+                break;
+
+            case PS_COMMENT_BODY:
+                if (s->dashes == 0) {
+                    q = memchr(p, '-', end - p);
+
+                    if (q == NULL) {
+                        return end;
+                    }
+
+                    p = q;
+                    c = *p;
+                }
+
+                p++;
+
+                if (c == '-') {
+                    s->dashes += (s->dashes < 2);
+
+                } else if (c == '>' && s->dashes == 2) {
+                    s->state = PS_DATA;
+
+                } else if (c == '!' && s->dashes == 2) {
+                    s->sub = PS_COMMENT_BANG;
+
+                } else {
+                    s->dashes = 0;
+                }
+
+                break;
+
+            default: /* PS_COMMENT_BANG: "--!>" also ends a comment */
+                p++;
+
+                if (c == '>') {
+                    s->state = PS_DATA;
+
+                } else {
+                    s->sub = PS_COMMENT_BODY;
+                    s->dashes = (c == '-');
+                }
+
+                break;
+            }
+
+            break;
+
+        case PS_RAW:
+            if (s->sub == 0) {
+                if (s->elem == PS_ELEM_PLAINTEXT) {
+                    return end;
+                }
+
+                q = memchr(p, '<', end - p);
+
+                if (q == NULL) {
+                    return end;
+                }
+
+                s->sub = PS_SUB_LT;
+                p = q + 1;
+                break;
+            }
+
+            rc = persona_scan_end_tag(s, c, persona_scan_elems[s->elem].name,
+                                      persona_scan_elems[s->elem].len);
+
+            if (rc == 1) {
+                s->state = PS_BEFORE_ATTR;
+                s->end_tag = 1;
+
+            } else if (rc == 0) {
+                p++;
+            }
+
+            break;
+
+        case PS_SCRIPT:
+            if (s->sub == 0) {
+                q = memchr(p, '<', end - p);
+
+                if (q == NULL) {
+                    return end;
+                }
+
+                s->sub = PS_SUB_LT;
+                p = q + 1;
+                break;
+            }
+
+            if (s->sub == PS_SUB_LT && c == '!') {
+                s->sub = PS_SUB_BANG;
+                p++;
+                break;
+            }
+
+            if (s->sub == PS_SUB_BANG || s->sub == PS_SUB_BANG_DASH) {
+                if (c != '-') {
+                    s->sub = 0;
+                    break;
+                }
+
+                p++;
+
+                if (s->sub == PS_SUB_BANG) {
+                    s->sub = PS_SUB_BANG_DASH;
+
+                } else {
+                    /* "<!--" in a script, as in HTML's tokenizer */
+                    s->state = PS_SCRIPT_ESC;
+                    s->sub = 0;
+                    s->dashes = 2;
+                }
+
+                break;
+            }
+
+            rc = persona_scan_end_tag(s, c, "script", 6);
+
+            if (rc == 1) {
+                s->state = PS_BEFORE_ATTR;
+                s->end_tag = 1;
+
+            } else if (rc == 0) {
+                p++;
+            }
+
+            break;
+
+        default: /* PS_SCRIPT_ESC, PS_SCRIPT_DESC */
+
+            if (s->sub == 0) {
+                if (s->dashes == 0) {
+                    while (!(persona_scan_class[*p] & (PS_DASH | PS_LT))) {
+                        if (++p == end) {
+                            return p;
+                        }
+                    }
+
+                    c = *p;
+                }
+
+                p++;
+
+                if (c == '-') {
+                    s->dashes += (s->dashes < 2);
+
+                } else if (c == '>' && s->dashes == 2) {
+                    s->state = PS_SCRIPT;
+                    s->dashes = 0;
+
+                } else {
+                    s->dashes = 0;
+                    s->sub = (c == '<') ? PS_SUB_LT : 0;
+                }
+
+                break;
+            }
+
+            if (s->state == PS_SCRIPT_ESC
+                && (s->sub >= PS_SUB_SCRIPT
+                    || (s->sub == PS_SUB_LT && (c | 0x20) == 's')))
+            {
+                /* "<script" and a space, "/" or ">" nests once more */
+
+                k = (s->sub == PS_SUB_LT) ? 0 : s->sub - PS_SUB_SCRIPT;
+
+                if (k < 6 && (c | 0x20) == (unsigned char) "script"[k]) {
+                    s->sub = (unsigned char) (PS_SUB_SCRIPT + k + 1);
+                    p++;
+
+                } else if (k == 6
+                           && (persona_scan_class[c]
+                               & (PS_WS | PS_SLASH | PS_GT)))
+                {
+                    s->state = PS_SCRIPT_DESC;
+                    s->sub = 0;
+                    p++;
+
+                } else {
+                    s->sub = 0;
+                }
+
+                break;
+            }
+
+            rc = persona_scan_end_tag(s, c, "script", 6);
+
+            if (rc == 1) {
+                s->sub = 0;
+
+                if (s->state == PS_SCRIPT_ESC) {
+                    s->state = PS_BEFORE_ATTR;
+                    s->end_tag = 1;
+
+                } else {
+                    s->state = PS_SCRIPT_ESC;
+                    p++;
+                }
+
+            } else if (rc == 0) {
+                p++;
+            }
+
+            break;
+        }
+    }
+
+    return p;
+}
+
+
+/*
+ * Scans a run of bytes; a possible marker cut by its end is held.  In
+ * text, a marker can only start at a "<"; once it is clear that a "<"
+ * starts none, the HTML context takes over until it is text again.
  */
 
 static int
@@ -173,38 +978,52 @@ persona_scan_run(persona_scan_t *s, const unsigned char *p, size_t len,
     persona_scan_handler_pt h, void *data)
 {
     int                     rc;
-    size_t                  tail;
-    const unsigned char    *q, *end, *run, *lt, *bang;
+    const unsigned char    *end, *run, *lt;
     persona_scan_marker_t   m;
 
-    q = p + 1;
     run = p;
     end = p + len;
 
-    while (q < end) {
-        bang = memchr(q, '!', end - q);
+    while (p < end) {
 
-        if (bang == NULL) {
-            break;
-        }
-
-        q = bang + 1;
-
-        if (bang[-1] != '<') {
+        if (s->state != PS_DATA) {
+            p = persona_scan_html(s, p, end);
             continue;
         }
 
-        lt = bang - 1;
+        lt = persona_scan_find(p, end, '<');
 
-        rc = persona_scan_match(lt, end - lt, &m);
+        if (lt == NULL) {
+            break;
+        }
 
-        if (rc != PERSONA_SCAN_MATCH) {
-            /* a partial marker can only end the run: the tail check */
+        /* most "<" start a tag: no call for them */
+
+        rc = (lt + 1 < end && lt[1] != '!')
+             ? PERSONA_SCAN_NO : persona_scan_match(lt, end - lt, &m);
+
+        if (rc == PERSONA_SCAN_NO) {
+            p = persona_scan_tag(s, lt + 1, end);
+
+            if (p == NULL) {
+                s->state = PS_TAG_OPEN;
+                p = lt + 1;
+            }
+
             continue;
         }
 
         if (persona_scan_emit(s, run, lt - run, h, data) != 0) {
             return -1;
+        }
+
+        if (rc == PERSONA_SCAN_PARTIAL) {
+            /* a marker has no other "<": the rest of the run is held */
+
+            memcpy(s->hold, lt, end - lt);
+            s->nhold = end - lt;
+
+            return 0;
         }
 
         rc = persona_scan_marker(s, &m, lt, h, data);
@@ -212,34 +1031,7 @@ persona_scan_run(persona_scan_t *s, const unsigned char *p, size_t len,
             return rc;
         }
 
-        run = lt + m.len;
-        q = run + 1;
-    }
-
-    /*
-     * Only the last '<' of the run can start a marker that the run cuts:
-     * a marker has no other '<'.
-     */
-
-    tail = (size_t) (end - run);
-
-    if (tail > PERSONA_SCAN_MARKER_MAX) {
-        tail = PERSONA_SCAN_MARKER_MAX;
-    }
-
-    lt = memrchr(end - tail, '<', tail);
-
-    if (lt != NULL
-        && persona_scan_match(lt, end - lt, &m) == PERSONA_SCAN_PARTIAL)
-    {
-        if (persona_scan_emit(s, run, lt - run, h, data) != 0) {
-            return -1;
-        }
-
-        memcpy(s->hold, lt, end - lt);
-        s->nhold = end - lt;
-
-        return 0;
+        p = run = lt + m.len;
     }
 
     return persona_scan_emit(s, run, end - run, h, data);
@@ -263,6 +1055,8 @@ persona_scan_unhold(persona_scan_t *s, persona_scan_handler_pt h, void *data)
     if (rc != 0) {
         return rc;
     }
+
+    s->state = PS_TAG_OPEN;
 
     return persona_scan_run(s, tmp + 1, n - 1, h, data);
 }

@@ -10,6 +10,14 @@
  *   - SLOT is 1 to 64 characters among A-Z a-z 0-9 _ -; markers are
  *     case-sensitive and contain no spaces.  Anything else that starts
  *     like a marker is ordinary text and passes unchanged.
+ *   - A marker is a comment, so it is one only where HTML starts a
+ *     comment: in text, not inside a tag (an attribute value), another
+ *     comment, a CDATA section, <!DOCTYPE> or <?...>, nor in the text of
+ *     script, style, textarea, title, xmp, iframe, noembed, noframes
+ *     and plaintext.  The context is followed as HTML's tokenizer
+ *     follows it (including "<!--" and "<script" inside a script), so
+ *     that text a visitor controls, reflected there, never becomes a
+ *     marker.
  *   - Outside a slot, an open marker emits OPEN; a close marker there is
  *     stray and is removed (nothing is emitted for it).
  *   - Inside a slot, bytes are DEFAULT; the close marker of the same slot
@@ -17,9 +25,10 @@
  *     do not nest.
  *   - At the end of the stream inside a slot, UNCLOSED is emitted after
  *     the last DEFAULT bytes.
- *   - Chunking never changes the result: bytes that may start a marker at
- *     the end of a chunk (at most one marker's length) are held in the
- *     state and emitted, in order, once decided.
+ *   - Chunking never changes the result: the HTML context is kept in the
+ *     state, and bytes that may start a marker at the end of a chunk (at
+ *     most one marker's length) are held there and emitted, in order,
+ *     once decided.
  *
  * Pointers given to the handler point into the chunk being fed or into
  * the state (held bytes); they are valid only during the call.
@@ -36,6 +45,7 @@
 
 #define PERSONA_SCAN_NAME_MAX    64
 #define PERSONA_SCAN_MARKER_MAX  (13 + PERSONA_SCAN_NAME_MAX + 3)
+#define PERSONA_SCAN_TAG_MAX     9          /* "plaintext" */
 
 
 typedef enum {
@@ -56,6 +66,16 @@ typedef struct {
     size_t          nhold;
     unsigned char   name[PERSONA_SCAN_NAME_MAX];
     size_t          name_len;
+
+    /* the HTML context, private to persona_scan.c */
+    unsigned char   tag[PERSONA_SCAN_TAG_MAX];
+    unsigned char   tag_len;
+    unsigned char   state;
+    unsigned char   sub;
+    unsigned char   elem;
+    unsigned char   dashes;
+    unsigned        end_tag:1;
+
     unsigned        in_slot:1;
 } persona_scan_t;
 

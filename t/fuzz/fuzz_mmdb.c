@@ -1,6 +1,7 @@
 /*
  * The MaxMind DB data checker on arbitrary bytes: it accepts or refuses
- * with a message, within its budget, and never reads outside the input.
+ * with a message, within its budget, and never reads outside the input;
+ * and the text of any double stays within its bound.
  */
 
 #include <stdint.h>
@@ -39,6 +40,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
 
     (void) persona_mmdb_metadata(copy, size);
+
+    /* any 8 bytes as a double: its text stays within the bound */
+    if (size >= 8) {
+        double  d;
+        char    text[PERSONA_MMDB_DOUBLE_LEN + 1];
+        int     n;
+
+        memcpy(&d, copy, 8);
+        n = persona_mmdb_format_double(text, sizeof(text), d);
+
+        if (n > PERSONA_MMDB_DOUBLE_LEN || (n >= 0 && text[n] != '\0')) {
+            abort();
+        }
+    }
 
     free(ck.seen);
     free(copy);

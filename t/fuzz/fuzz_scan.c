@@ -1,6 +1,7 @@
 /*
  * The scanner fed in random chunks gives the same events as fed whole,
- * and as a plain non-streaming reference; no byte is lost or repeated.
+ * and as a plain non-streaming reference of the HTML context; no byte
+ * is lost or repeated.
  */
 
 #include <stdint.h>
@@ -106,12 +107,256 @@ ref_marker(const unsigned char *p, size_t n, int *close,
 }
 
 
+/*
+ * Reference HTML context, written from the HTML standard with the whole
+ * input at hand (no states across chunks): where each construct ends.
+ */
+
+static int
+ws(unsigned char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r';
+}
+
+
+static int
+alpha(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+
+static int
+lower(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') ? c + 32 : c;
+}
+
+
+/* "</name" (any case) and a space, "/" or ">" at i */
+
+static int
+end_tag_at(const unsigned char *in, size_t n, size_t i, const char *name)
+{
+    size_t  k, len;
+
+    len = strlen(name);
+
+    if (i + 2 + len >= n || in[i] != '<' || in[i + 1] != '/') {
+        return 0;
+    }
+
+    for (k = 0; k < len; k++) {
+        if (lower(in[i + 2 + k]) != name[k]) {
+            return 0;
+        }
+    }
+
+    k = in[i + 2 + len];
+
+    return ws(k) || k == '/' || k == '>';
+}
+
+
+/* from the first character of a tag name: the end of the tag */
+
+static size_t
+tag_end(const unsigned char *in, size_t n, size_t i, char *name)
+{
+    size_t         k;
+    unsigned char  q;
+
+    for (k = 0; i < n && !ws(in[i]) && in[i] != '/' && in[i] != '>'; i++) {
+        /* a NUL in a name is U+FFFD to HTML, not the end of a C string */
+        if (k < 15) {
+            name[k++] = in[i] ? (char) lower(in[i]) : '?';
+        }
+    }
+
+    name[k] = '\0';
+
+    for ( ;; ) {
+        while (i < n && (ws(in[i]) || in[i] == '/')) {
+            i++;
+        }
+
+        if (i >= n) {
+            return n;
+        }
+
+        if (in[i] == '>') {
+            return i + 1;
+        }
+
+        i++;
+
+        while (i < n && !ws(in[i]) && in[i] != '/' && in[i] != '>'
+               && in[i] != '=')
+        {
+            i++;
+        }
+
+        while (i < n && ws(in[i])) {
+            i++;
+        }
+
+        if (i >= n || in[i] != '=') {
+            continue;
+        }
+
+        i++;
+
+        while (i < n && ws(in[i])) {
+            i++;
+        }
+
+        if (i < n && (in[i] == '"' || in[i] == '\'')) {
+            q = in[i++];
+
+            while (i < n && in[i] != q) {
+                i++;
+            }
+
+            i += (i < n);
+
+        } else if (i < n && in[i] == '>') {
+            return i + 1;
+
+        } else {
+            while (i < n && !ws(in[i]) && in[i] != '>') {
+                i++;
+            }
+        }
+    }
+}
+
+
+static size_t
+find(const unsigned char *in, size_t n, size_t i, const char *what)
+{
+    size_t  len;
+
+    len = strlen(what);
+
+    for ( /* void */ ; i + len <= n; i++) {
+        if (memcmp(in + i, what, len) == 0) {
+            return i;
+        }
+    }
+
+    return n;
+}
+
+
+/* after "<!--": the end of the comment */
+
+static size_t
+comment_end(const unsigned char *in, size_t n, size_t i)
+{
+    size_t  a, b;
+
+    if (i < n && in[i] == '>') {
+        return i + 1;
+    }
+
+    if (i + 1 < n && in[i] == '-' && in[i + 1] == '>') {
+        return i + 2;
+    }
+
+    a = find(in, n, i, "-->");
+    b = find(in, n, i, "--!>");
+
+    if (a < b) {
+        return a + 3;
+    }
+
+    return (b < n) ? b + 4 : n;
+}
+
+
+/* after "<script ...>": the end of the script element's text */
+
+static size_t
+script_end(const unsigned char *in, size_t n, size_t i)
+{
+    int     mode, d;
+    size_t  k;
+
+    mode = 0;           /* 0 data, 1 escaped, 2 double escaped */
+    d = 0;
+
+    while (i < n) {
+        if (mode == 0) {
+            if (i + 4 <= n && memcmp(in + i, "<!--", 4) == 0) {
+                mode = 1;
+                d = 2;
+                i += 4;
+
+            } else if (end_tag_at(in, n, i, "script")) {
+                return i;
+
+            } else {
+                i++;
+            }
+
+            continue;
+        }
+
+        if (in[i] == '-') {
+            d += (d < 2);
+            i++;
+
+        } else if (in[i] == '>' && d == 2) {
+            mode = 0;
+            d = 0;
+            i++;
+
+        } else if (end_tag_at(in, n, i, "script")) {
+            if (mode == 1) {
+                return i;
+            }
+
+            mode = 1;
+            d = 0;
+            i += 9;
+
+        } else if (mode == 1 && in[i] == '<' && i + 7 < n) {
+            for (k = 0; k < 6 && lower(in[i + 1 + k]) == "script"[k]; k++) {
+                /* void */
+            }
+
+            d = 0;
+
+            if (k == 6 && (ws(in[i + 7]) || in[i + 7] == '/'
+                           || in[i + 7] == '>'))
+            {
+                mode = 2;
+                i += 8;
+
+            } else {
+                i++;
+            }
+
+        } else {
+            d = 0;
+            i++;
+        }
+    }
+
+    return n;
+}
+
+
 static void
 reference(const unsigned char *in, size_t n, rec_t *r)
 {
     int                   close, in_slot;
-    size_t                i, m, nlen, slen;
+    char                  tag[16];
+    size_t                i, j, k, m, nlen, slen;
     const unsigned char  *name, *slot;
+
+    static const char  *raw[] = { "style", "textarea", "title", "xmp",
+                                  "iframe", "noembed", "noframes", NULL };
 
     in_slot = 0;
     slot = NULL;
@@ -121,8 +366,65 @@ reference(const unsigned char *in, size_t n, rec_t *r)
         m = ref_marker(in + i, n - i, &close, &name, &nlen);
 
         if (m == 0) {
-            put(r, in_slot ? 'D' : 'T', in + i, 1);
-            i++;
+            /* text up to j, markup included */
+
+            j = i + 1;
+
+            if (in[i] == '<' && i + 1 < n) {
+                if (n - i >= 4 && memcmp(in + i, "<!--", 4) == 0) {
+                    j = comment_end(in, n, i + 4);
+
+                } else if (n - i >= 9 && memcmp(in + i, "<![CDATA[", 9) == 0)
+                {
+                    j = find(in, n, i + 9, "]]>");
+                    j = (j < n) ? j + 3 : n;
+
+                } else if (in[i + 1] == '!' || in[i + 1] == '?'
+                           || (in[i + 1] == '/' && i + 2 < n
+                               && !alpha(in[i + 2]) && in[i + 2] != '>'))
+                {
+                    for (j = i + 2; j < n && in[j] != '>'; j++) {
+                        /* void */
+                    }
+
+                    j += (j < n);
+
+                } else if (in[i + 1] == '/' && i + 2 < n && in[i + 2] == '>') {
+                    j = i + 3;
+
+                } else if (in[i + 1] == '/' && i + 2 < n) {
+                    j = tag_end(in, n, i + 2, tag);
+
+                } else if (alpha(in[i + 1])) {
+                    j = tag_end(in, n, i + 1, tag);
+
+                    if (strcmp(tag, "script") == 0) {
+                        j = script_end(in, n, j);
+
+                    } else if (strcmp(tag, "plaintext") == 0) {
+                        j = n;
+
+                    } else {
+                        for (k = 0; raw[k]; k++) {
+                            if (strcmp(tag, raw[k]) == 0) {
+                                break;
+                            }
+                        }
+
+                        while (raw[k] && j < n && !end_tag_at(in, n, j, raw[k]))
+                        {
+                            j++;
+                        }
+                    }
+                }
+            }
+
+            if (j > n) {
+                j = n;
+            }
+
+            put(r, in_slot ? 'D' : 'T', in + i, j - i);
+            i = j;
             continue;
         }
 

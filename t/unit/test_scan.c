@@ -210,6 +210,92 @@ test_binary(void **state)
 }
 
 
+/* reflected markers: text a visitor controls, where HTML has no comment */
+
+static void
+test_html_context(void **state)
+{
+    /* the page's real slot after each context is still a slot */
+#define SLOT "<!--persona:h-->d<!--/persona:h-->"
+#define FILLED "[O:h]{d}[C:h]"
+
+    check("<script>var q = \"<!--persona:h-->\";</script>" SLOT,
+          "<script>var q = \"<!--persona:h-->\";</script>" FILLED);
+    check("<SCRIPT type=\"a>b\">\"<!--/persona:h-->\"</Script >" SLOT,
+          "<SCRIPT type=\"a>b\">\"<!--/persona:h-->\"</Script >" FILLED);
+    check("<style>/* <!--persona:h--> */</style>" SLOT,
+          "<style>/* <!--persona:h--> */</style>" FILLED);
+    check("<textarea><!--persona:h--></textarea>" SLOT,
+          "<textarea><!--persona:h--></textarea>" FILLED);
+    check("<title>x <!--persona:h--></title>" SLOT,
+          "<title>x <!--persona:h--></title>" FILLED);
+    check("<xmp><!--persona:h--></xmp><iframe><!--persona:h--></iframe>"
+          "<noembed><!--persona:h--></noembed>"
+          "<noframes><!--persona:h--></noframes>" SLOT,
+          "<xmp><!--persona:h--></xmp><iframe><!--persona:h--></iframe>"
+          "<noembed><!--persona:h--></noembed>"
+          "<noframes><!--persona:h--></noframes>" FILLED);
+    check("<plaintext>" SLOT, "<plaintext>" SLOT);
+
+    /* an end tag needs its whole name and a space, "/" or ">" */
+    check("<title></titlex><!--persona:h--></title>" SLOT,
+          "<title></titlex><!--persona:h--></title>" FILLED);
+    check("<title></title/><!--persona:h-->x", "<title></title/>[O:h]{x}[U:h]");
+
+    /* attribute values, quoted or not, and tags */
+    check("<input value=\"<!--persona:h-->\">" SLOT,
+          "<input value=\"<!--persona:h-->\">" FILLED);
+    check("<input value='a>b<!--persona:h-->'>" SLOT,
+          "<input value='a>b<!--persona:h-->'>" FILLED);
+    check("<a title = \"x\" b=<!--persona:h--> c>" SLOT,
+          "<a title = \"x\" b=<!--persona:h--> c>" FILLED);
+    check("<a x\"y=\"z><!--persona:h-->\">" SLOT,
+          "<a x\"y=\"z><!--persona:h-->\">" FILLED);
+    check("<a \"x=\"y>\">" SLOT, "<a \"x=\"y>\">" FILLED);
+    check("<a =\"x>" SLOT, "<a =\"x>" FILLED);
+    check("</p foo=\"<!--persona:h-->\">" SLOT,
+          "</p foo=\"<!--persona:h-->\">" FILLED);
+    check("a < b <!--persona:h-->x", "a < b [O:h]{x}[U:h]");
+    check("</>" SLOT, "</>" FILLED);
+    check("</ <!--persona:h-->x", "</ <!--persona:h-->x");
+
+    /* comments of other kinds end as HTML ends them */
+    check("<!--[if IE]><p><!--persona:h--></p><![endif]-->" SLOT,
+          "<!--[if IE]><p><!--persona:h--></p><![endif]-->" FILLED);
+    check("<!-- a -- b --!>" SLOT, "<!-- a -- b --!>" FILLED);
+    check("<!-->" SLOT, "<!-->" FILLED);
+    check("<!--->" SLOT, "<!--->" FILLED);
+    check("<!---->" SLOT, "<!---->" FILLED);
+    check("<!--!> <!--persona:h-->-->" SLOT,
+          "<!--!> <!--persona:h-->-->" FILLED);
+    check("<!-- <!--persona:h--> -->x", "<!-- <!--persona:h--> -->x");
+    check("<!DOCTYPE html><?xml x?>" SLOT, "<!DOCTYPE html><?xml x?>" FILLED);
+    check("<!x <!--persona:h-->x", "<!x <!--persona:h-->x");
+    check("<![CDATA[ > <!--persona:h--> ]]>" SLOT,
+          "<![CDATA[ > <!--persona:h--> ]]>" FILLED);
+
+    /* inside a script, "<!--" and "<script" change where it ends */
+    check("<script><!-- </script>" SLOT, "<script><!-- </script>" FILLED);
+    check("<script><!--<script></script><!--persona:h--></script>" SLOT,
+          "<script><!--<script></script><!--persona:h--></script>" FILLED);
+    check("<script><!--<script>--></script>" SLOT,
+          "<script><!--<script>--></script>" FILLED);
+    check("<script><!--><script></script>" SLOT,
+          "<script><!--><script></script>" FILLED);
+    check("<script><!--<scripty></script>" SLOT,
+          "<script><!--<scripty></script>" FILLED);
+
+    /* a slot's default content has a context too */
+    check("<!--persona:h--><script>\"<!--/persona:h-->\"</script>"
+          "<!--/persona:h-->",
+          "[O:h]{<script>\"<!--/persona:h-->\"</script>}[C:h]");
+    check("<!--persona:h--><!-- <!--/persona:h-->",
+          "[O:h]{<!-- <!--/persona:h-->}[U:h]");
+#undef SLOT
+#undef FILLED
+}
+
+
 int
 main(void)
 {
@@ -221,6 +307,7 @@ main(void)
         cmocka_unit_test(test_long_name),
         cmocka_unit_test(test_handler_error),
         cmocka_unit_test(test_binary),
+        cmocka_unit_test(test_html_context),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -21,6 +21,7 @@ use IO::Socket::INET;
 use IO::Socket::IP;
 use POSIX qw(WNOHANG);
 use Scalar::Util qw(refaddr weaken);
+use Socket ();
 use Test::More;
 use Time::HiRes qw(time sleep);
 
@@ -107,10 +108,12 @@ lines of an error log that would fail the test.
 
 =over
 
-=item new(workers => N)
+=item new(workers => N, module => 1)
 
 Creates the temporary directory (C<< $t->dir >>, world-readable, since
 workers run as nobody when the test runs as root).  Nothing is started.
+With C<< module => 0 >> the configuration does not load the module: a
+plain nginx, e.g. a caching proxy in front of the one under test.
 
 =item port(N)
 
@@ -174,10 +177,12 @@ Sends QUIT, waits for the master to exit (after the timeout: KILL and a
 failed test), stops the backends and checks error.log (one assertion
 when all went well).
 
-=item master_pid, worker_pids
+=item master_pid, worker_pids, processes
 
 The master's pid, and the pids of its workers that are not shutting
-down (read from /proc).
+down (read from /proc).  processes returns every child that is not
+shutting down as pid => role, the role as its title names it
+(C<worker>, C<cache manager>, C<cache loader>).
 
 =item error_log, check_error_log, allow_log($regexp)
 
@@ -203,6 +208,30 @@ as they are instead of a request built from the options).  HTTP/1.1
 requests carry C<Host: localhost> and C<Connection: close> unless
 headers say otherwise; every request carries the User-Agent of a desktop
 browser (C<$Persona::Test::UA>) unless headers give another or undef.
+
+How the request is written: C<body> may be a list of pieces (an array):
+the head goes out first, then each piece in its own write, C<delay>
+seconds apart (default 0.2), Content-Length giving their total.  With
+C<< chunked => 1 >> the body is sent with C<Transfer-Encoding: chunked>,
+one chunk per piece (a string is one chunk, sent with the head), the
+last chunk in a write of its own when the body is in pieces.  C<raw>
+may also be a list of writes.
+
+How the response is read: C<< slow_read => [ $bytes, $pause ] >> reads at
+most $bytes at a time and pauses after each read; C<< rcvbuf => $bytes >>
+sets the client's socket receive buffer before connecting, so that
+nginx really has to wait for a slow reader.
+
+HTTP/2: C<< http => '2' >> sends the request over HTTP/2 on a new
+connection, cleartext with prior knowledge (a C<listen ... http2> without
+C<ssl>, as C<curl --http2-prior-knowledge> does) or, with C<ssl>, over TLS
+with ALPN C<h2> as browsers do.  A body in pieces becomes one DATA frame
+per piece, C<delay> seconds apart; Content-Length is sent unless the
+headers give one (undef leaves it out).  The response has the same shape,
+with C<version> "2", C<data> (the DATA payloads as received), C<frames>
+([type, flags, stream, length] of every frame), C<trailers>, and
+C<reset> or C<goaway> (the error code) when the server sent one.  Needs
+Protocol::HTTP2 (Debian: libprotocol-http2-perl) for HPACK decoding.
 
 The response is read according to its framing (Content-Length, chunked,
 or until the connection closes; no body for HEAD, 1xx, 204 and 304), so
@@ -363,6 +392,7 @@ sub new {
     my $self = bless {
         dir => $dir,
         workers => $o{workers} // 1,
+        module => $o{module} // 1,
         nginx => $ENV{TEST_NGINX_BINARY} || $ENV{NGINX} || '/usr/sbin/nginx',
         conf => '',
         main => '',
@@ -451,7 +481,7 @@ sub _conf_text {
     my ($self) = @_;
 
     my $d = $self->{dir};
-    my $load = persona_module_conf();
+    my $load = $self->{module} ? persona_module_conf() : '';
     my $user = '';
 
     if ($> == 0) {
@@ -855,6 +885,24 @@ sub stop_backends {
     $self->{backends} = [];
 }
 
+# every child of the master that is not shutting down: pid => its role
+# as the process title says it ("worker", "cache manager", "cache loader")
+sub processes {
+    my ($self) = @_;
+
+    my $master = $self->master_pid or return ();
+    my %p;
+
+    for my $pid (_children($master)) {
+        open my $fh, '<', "/proc/$pid/cmdline" or next;
+        my $cmd = <$fh> // '';
+        next if $cmd =~ /shutting down/;
+        $p{$pid} = $1 if $cmd =~ /nginx: (.+?) process/;
+    }
+
+    return %p;
+}
+
 # at the end of a test or when an object goes away: stop everything,
 # and add an assertion only if something went wrong
 sub _finish {
@@ -973,12 +1021,13 @@ sub check_error_log {
 
 # --- HTTP client ---
 
-sub _build_request {
-    my ($method, $uri, %o) = @_;
+# the request's header lines as name/value pairs, in order
+sub _header_pairs {
+    my ($h) = @_;
 
-    my $version = $o{http} // '1.1';
-    my $h = $o{headers} // {};
     my @pairs;
+
+    $h //= {};
 
     if (ref $h eq 'ARRAY') {
         @pairs = @$h;
@@ -989,6 +1038,25 @@ sub _build_request {
         }
     }
 
+    return @pairs;
+}
+
+# the body as the list of pieces written one at a time
+sub _body_pieces {
+    my ($body) = @_;
+    return () unless defined $body;
+    return ref $body eq 'ARRAY' ? @$body : ($body);
+}
+
+# the request as the list of writes: the whole request, or with a body
+# given in pieces (or chunked) the head and then each piece
+sub _build_request {
+    my ($method, $uri, %o) = @_;
+
+    my $version = $o{http} // '1.1';
+    my @pairs = _header_pairs($o{headers});
+    my @pieces = _body_pieces($o{body});
+
     my %given;
     for (my $i = 0; $i < @pairs; $i += 2) { $given{lc $pairs[$i]} = 1 }
 
@@ -996,8 +1064,9 @@ sub _build_request {
     push @defaults, 'User-Agent' => $UA;
     push @defaults, Host => 'localhost' if $version ne '1.0';
     push @defaults, Connection => 'close' if $version ne '1.0';
-    push @defaults, 'Content-Length' => length $o{body}
-        if defined $o{body} && !$given{'transfer-encoding'};
+    push @defaults, 'Transfer-Encoding' => 'chunked' if $o{chunked};
+    push @defaults, 'Content-Length' => length join '', @pieces
+        if defined $o{body} && !$given{'transfer-encoding'} && !$o{chunked};
 
     while (my ($k, $v) = splice @defaults, 0, 2) {
         unshift @pairs, $k, $v unless $given{lc $k};
@@ -1007,8 +1076,16 @@ sub _build_request {
     while (my ($k, $v) = splice @pairs, 0, 2) {
         $raw .= "$k: $v\r\n" if defined $v;
     }
+    $raw .= "\r\n";
 
-    return $raw . "\r\n" . ($o{body} // '');
+    if ($o{chunked}) {
+        @pieces = map { sprintf("%x\r\n%s\r\n", length, $_) }
+            grep { length } @pieces;
+        push @pieces, "0\r\n\r\n";
+    }
+
+    return ($raw . join '', @pieces) unless ref $o{body} eq 'ARRAY';
+    return ($raw, @pieces);
 }
 
 sub _connect {
@@ -1017,20 +1094,48 @@ sub _connect {
     my $addr = '127.0.0.1:' . $port;
     my $s;
 
+    if ($o{rcvbuf}) {
+        # a small receive buffer must be set before the handshake, where
+        # the window is agreed
+        $s = IO::Socket::INET->new(Proto => 'tcp')
+            or die "request: socket: $!\n";
+        setsockopt($s, Socket::SOL_SOCKET(), Socket::SO_RCVBUF(),
+            $o{rcvbuf}) or die "request: SO_RCVBUF: $!\n";
+        $s->connect(Socket::pack_sockaddr_in($port,
+            Socket::inet_aton('127.0.0.1')))
+            or die "request: cannot connect to $addr: $!\n";
+    }
+
     if ($o{ssl}) {
         require IO::Socket::SSL;
-        $s = IO::Socket::SSL->new(PeerAddr => $addr, Timeout => 10,
-            SSL_verify_mode => IO::Socket::SSL::SSL_VERIFY_NONE(),
-            SSL_hostname => $o{sni} // '')
-            or die "request: TLS connection to $addr failed: "
-                . IO::Socket::SSL::errstr() . "\n";
-    } else {
+        my %alpn = $o{alpn} ? (SSL_alpn_protocols => $o{alpn}) : ();
+        my %tls = (SSL_verify_mode => IO::Socket::SSL::SSL_VERIFY_NONE(),
+            SSL_hostname => $o{sni} // '', %alpn);
+        $s = $s ? IO::Socket::SSL->start_SSL($s, %tls, Timeout => 10)
+            : IO::Socket::SSL->new(PeerAddr => $addr, Timeout => 10, %tls);
+        $s or die "request: TLS connection to $addr failed: "
+            . IO::Socket::SSL::errstr() . "\n";
+    } elsif (!$s) {
         $s = IO::Socket::INET->new(PeerAddr => $addr, Proto => 'tcp',
             Timeout => 10)
             or die "request: cannot connect to $addr: $@\n";
     }
 
     return $s;
+}
+
+# writes everything, or returns false when the peer has gone
+sub _write_all {
+    my ($s, $data) = @_;
+
+    for (my $off = 0; $off < length $data; ) {
+        my $n = syswrite($s, $data, length($data) - $off, $off);
+        next if !defined $n && $! == EINTR;
+        return 0 unless $n;
+        $off += $n;
+    }
+
+    return 1;
 }
 
 # reading a response: $rd holds the socket, the bytes not parsed yet
@@ -1053,7 +1158,8 @@ sub _fill {
             return 0;
         }
 
-        my $n = sysread($s, my $data, 65536);
+        my $n = sysread($s, my $data, $rd->{read_size} // 65536);
+        sleep $rd->{read_pause} if $rd->{read_pause} && $n;
 
         if (!defined $n) {
             next if $! == EINTR || ($s->isa('IO::Socket::SSL')
@@ -1196,18 +1302,26 @@ sub request {
     local $SIG{PIPE} = 'IGNORE';
 
     my $port = $o{port} // $self->port(0);
-    my $s = _connect($port, %o);
-    my $raw = $o{raw} // _build_request($method, $uri, %o);
 
-    for (my $off = 0; $off < length $raw; ) {
-        my $n = syswrite($s, $raw, length($raw) - $off, $off);
-        next if !defined $n && $! == EINTR;
-        last unless $n;
-        $off += $n;
+    return Persona::Test::H2::request($port, $method, $uri, %o)
+        if ($o{http} // '') eq '2';
+
+    my $s = _connect($port, %o);
+    my @writes = defined $o{raw}
+        ? (ref $o{raw} ? @{ $o{raw} } : ($o{raw}))
+        : _build_request($method, $uri, %o);
+
+    for my $i (0 .. $#writes) {
+        sleep($o{delay} // 0.2) if $i > 0;
+        _write_all($s, $writes[$i]) or last;
     }
 
     my $rd = { sock => $s, buf => '', raw => '', eof => 0,
         deadline => time + ($o{timeout} // 30) };
+
+    if ($o{slow_read}) {
+        @$rd{qw(read_size read_pause)} = @{ $o{slow_read} };
+    }
     my $head = $method eq 'HEAD';
     my $all = defined $o{raw} || $o{read_all};
 
@@ -1270,7 +1384,8 @@ sub run_blocks {
 
         my $res = $self->request($method, $uri,
             map { exists $b->{$_} ? ($_ => $b->{$_}) : () }
-                qw(headers body port http ssl sni raw timeout read_all));
+                qw(headers body port http ssl sni raw timeout read_all
+                    chunked delay slow_read rcvbuf));
         push @res, $res;
 
         my $checks = 0;
@@ -1366,6 +1481,247 @@ sub udp_listener {
     push @{ $self->{backends} }, $u;
 
     return $u;
+}
+
+
+package Persona::Test::H2;
+
+# A small HTTP/2 client: one request per connection, cleartext with prior
+# knowledge (nginx "listen ... http2" without ssl) or TLS with ALPN "h2"
+# (ssl => 1).  The request's headers are sent as HPACK literals; the
+# response's are decoded with Protocol::HTTP2's HPACK decoder.  A body
+# given as a list of pieces goes out as one DATA frame per piece, with
+# a pause between them, as a browser may send it.
+
+use strict;
+use warnings;
+
+use Errno qw(EINTR);
+use IO::Select;
+use Time::HiRes qw(time sleep);
+
+use constant {
+    DATA => 0, HEADERS => 1, RST_STREAM => 3, SETTINGS => 4, PING => 6,
+    GOAWAY => 7, WINDOW_UPDATE => 8, CONTINUATION => 9,
+    END_STREAM => 0x1, ACK => 0x1, END_HEADERS => 0x4, PADDED => 0x8,
+    PRIORITY => 0x20, MAX_FRAME => 16384, WINDOW => 1 << 30,
+};
+
+sub _frame {
+    my ($type, $flags, $stream, $payload) = @_;
+    my $len = length $payload;
+    return pack('nCCCN', $len >> 8, $len & 0xff, $type, $flags, $stream)
+        . $payload;
+}
+
+sub _int {
+    my ($n, $bits, $first) = @_;
+
+    my $max = (1 << $bits) - 1;
+    return chr($first | $n) if $n < $max;
+
+    my $out = chr($first | $max);
+    $n -= $max;
+    while ($n >= 0x80) { $out .= chr(($n & 0x7f) | 0x80); $n >>= 7 }
+
+    return $out . chr($n);
+}
+
+# literal header field without indexing, new name, no Huffman coding
+sub _hpack {
+    my (@pairs) = @_;
+
+    my $out = '';
+    while (my ($k, $v) = splice @pairs, 0, 2) {
+        $out .= "\0" . _int(length $k, 7, 0) . $k . _int(length $v, 7, 0) . $v;
+    }
+
+    return $out;
+}
+
+{
+    # what Protocol::HTTP2's decoder asks of a connection
+    package Persona::Test::H2::Decoder;
+
+    sub new {
+        return bless { context => { header_table => [], ht_size => 0,
+            max_ht_size => 4096, settings => { 1 => 4096 },
+            emitted_headers => [] } }, shift;
+    }
+    sub decode_context { $_[0]{context} }
+    sub error { $_[0]{error} = $_[1] }
+    sub stream_error { $_[0]{error} = $_[2] }
+}
+
+sub request {
+    my ($port, $method, $uri, %o) = @_;
+
+    require Protocol::HTTP2::HeaderCompression;
+
+    my $s = Persona::Test::_connect($port, %o,
+        $o{ssl} ? (alpn => [ 'h2' ]) : ());
+
+    my @pieces = Persona::Test::_body_pieces($o{body});
+    my @user = Persona::Test::_header_pairs($o{headers});
+    my (@pairs, %given, $authority);
+
+    while (my ($k, $v) = splice @user, 0, 2) {
+        $k = lc $k;
+        $given{$k} = 1;
+        next unless defined $v;
+        if ($k eq 'host') { $authority = $v; next }
+        next if $k =~ /^(?:connection|keep-alive|transfer-encoding)$/;
+        push @pairs, $k, $v;
+    }
+
+    # a browser's, as over HTTP/1.x: without one, a client is a bot
+    push @pairs, 'user-agent', $Persona::Test::UA
+        unless $given{'user-agent'};
+    push @pairs, 'content-length', length join '', @pieces
+        if defined $o{body} && !exists $given{'content-length'};
+
+    my $block = _hpack(':method' => $method,
+        ':scheme' => $o{ssl} ? 'https' : 'http',
+        ':authority' => $authority // 'localhost', ':path' => $uri, @pairs);
+
+    my $out = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+        . _frame(SETTINGS, 0, 0, pack('nN', 2, 0) . pack('nN', 4, WINDOW))
+        . _frame(WINDOW_UPDATE, 0, 0, pack('N', WINDOW - 65535));
+
+    my @parts = unpack '(a' . MAX_FRAME . ')*', $block;
+    for my $i (0 .. $#parts) {
+        my $flags = ($i == $#parts ? END_HEADERS : 0)
+            | ($i == 0 && !@pieces ? END_STREAM : 0);
+        $out .= _frame($i == 0 ? HEADERS : CONTINUATION, $flags, 1,
+            $parts[$i]);
+    }
+
+    Persona::Test::_write_all($s, $out);
+
+    for my $i (0 .. $#pieces) {
+        sleep($o{delay} // 0.2) if $i > 0;
+        my @d = unpack '(a' . MAX_FRAME . ')*', $pieces[$i];
+        @d = ('') unless @d;
+        for my $j (0 .. $#d) {
+            my $last = $i == $#pieces && $j == $#d;
+            Persona::Test::_write_all($s,
+                _frame(DATA, $last ? END_STREAM : 0, 1, $d[$j])) or last;
+        }
+    }
+
+    my $res = bless { status => 0, headers => {}, body => '', version => '2',
+        raw => '', frames => [] }, 'Persona::Test::Response';
+
+    my $dec = Persona::Test::H2::Decoder->new;
+    my ($buf, $hblock, $done) = ('', undef, 0);
+    my $deadline = time + ($o{timeout} // 30);
+    my $sel = IO::Select->new($s);
+
+    READ: until ($done) {
+        while (length $buf >= 9) {
+            my ($l1, $l2, $type, $flags, $stream) = unpack 'nCCCN', $buf;
+            my $len = $l1 << 8 | $l2;
+            last if length $buf < 9 + $len;
+
+            my $payload = substr($buf, 9, $len);
+            substr($buf, 0, 9 + $len, '');
+            $stream &= 0x7fffffff;
+            push @{ $res->{frames} }, [ $type, $flags, $stream, $len ];
+
+            if ($type == SETTINGS && !($flags & ACK)) {
+                Persona::Test::_write_all($s, _frame(SETTINGS, ACK, 0, ''));
+            } elsif ($type == PING && !($flags & ACK)) {
+                Persona::Test::_write_all($s, _frame(PING, ACK, 0, $payload));
+            } elsif ($type == GOAWAY) {
+                $res->{goaway} = unpack 'x4N', $payload;
+                $done = 1;
+            } elsif ($stream != 1) {
+                next;
+            } elsif ($type == RST_STREAM) {
+                $res->{reset} = unpack 'N', $payload;
+                $done = 1;
+            } elsif ($type == HEADERS || $type == CONTINUATION) {
+                if ($type == HEADERS) {
+                    my $pad = 0;
+                    if ($flags & PADDED) {
+                        $pad = ord $payload;
+                        substr($payload, 0, 1, '');
+                    }
+                    substr($payload, 0, 5, '') if $flags & PRIORITY;
+                    substr($payload, -$pad, $pad, '') if $pad;
+                    $hblock = { data => '', end => $flags & END_STREAM };
+                }
+                $hblock->{data} .= $payload;
+
+                if ($flags & END_HEADERS) {
+                    _headers($res, $dec, $hblock->{data});
+                    $done = 1 if $hblock->{end};
+                }
+            } elsif ($type == DATA) {
+                if ($flags & PADDED) {
+                    my $pad = ord $payload;
+                    $payload = substr($payload, 1, length($payload) - 1 - $pad);
+                }
+                push @{ $res->{data} }, $payload;
+                $res->{body} .= $payload;
+                $done = 1 if $flags & END_STREAM;
+            }
+
+            last READ if $done;
+        }
+
+        my $left = $deadline - time;
+        my $ready = $s->isa('IO::Socket::SSL') && $s->pending
+            || $left > 0 && $sel->can_read($left);
+
+        unless ($ready) {
+            $res->{timed_out} = $res->{incomplete} = 1;
+            last;
+        }
+
+        my $n = sysread($s, my $data, 65536);
+        next if !defined $n && $! == EINTR;
+
+        unless ($n) {
+            $res->{incomplete} = 1;
+            last;
+        }
+
+        $buf .= $data;
+        $res->{raw} .= $data;
+    }
+
+    $res->{incomplete} = 1 if !$done || $res->{reset}
+        || defined $res->{goaway} && !$res->{status};
+    $res->{responses} = [ $res ];
+
+    close $s;
+
+    return $res;
+}
+
+sub _headers {
+    my ($res, $dec, $block) = @_;
+
+    $dec->{context}{emitted_headers} = [];
+
+    my $n = Protocol::HTTP2::HeaderCompression::headers_decode($dec, \$block,
+        0, length $block, 1);
+    die "HTTP/2: bad header block from the server\n"
+        unless defined $n && !$dec->{error};
+
+    my @h = @{ $dec->{context}{emitted_headers} };
+    my $trailers = $res->{status} && $res->{status} !~ /^1/;
+
+    while (my ($k, $v) = splice @h, 0, 2) {
+        if ($k eq ':status') {
+            # an interim response (100) is followed by the real one
+            $res->{status} = $v;
+            $res->{headers} = {} if $v =~ /^1/;
+            next;
+        }
+        push @{ $res->{ $trailers ? 'trailers' : 'headers' }{$k} }, $v;
+    }
 }
 
 
