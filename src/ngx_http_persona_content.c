@@ -870,6 +870,15 @@ ngx_http_persona_content_choose(ngx_http_request_t *r,
     n = set->rules.nelts;
 
     if (!(*state & NGX_HTTP_PERSONA_SET_CHOSEN)) {
+        k = ngx_http_persona_preview_rule(r, ctx, set);
+
+        if (k != NGX_HTTP_PERSONA_UNKNOWN) {
+            ctx->rule[set->index] = k;
+            *state = NGX_HTTP_PERSONA_SET_CHOSEN;
+        }
+    }
+
+    if (!(*state & NGX_HTTP_PERSONA_SET_CHOSEN)) {
         held = ngx_http_persona_holdout(r, ctx);
 
         if (held == 0 && set->holdout) {

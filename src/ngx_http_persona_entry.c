@@ -175,42 +175,18 @@ ngx_http_persona_merge_entry(ngx_conf_t *cf,
 }
 
 
-/* the visitor cookie's attributes, with the entry cookie's own Max-Age */
+/*
+ * The visitor cookie's attributes (its Max-Age is apart): the entry
+ * cookie gets its own Max-Age when the cookie is sent.
+ */
 
 static ngx_int_t
 ngx_http_persona_entry_attrs(ngx_conf_t *cf, ngx_http_persona_entry_t *entry,
     ngx_http_persona_cookie_t *cookie)
 {
-    u_char     *p, *last;
-    ngx_str_t   rest;
-
     static ngx_str_t  plain = ngx_string("; Path=/; HttpOnly; SameSite=Lax");
 
-    rest = (cookie != NULL) ? cookie->attrs : plain;
-
-    if (rest.len > 10 && ngx_strncmp(rest.data, "; Max-Age=", 10) == 0) {
-        last = rest.data + rest.len;
-        p = ngx_strlchr(rest.data + 2, last, ';');
-
-        rest.len = (p != NULL) ? (size_t) (last - p) : 0;
-        rest.data = (p != NULL) ? p : last;
-    }
-
-    p = ngx_pnalloc(cf->pool, sizeof("; Max-Age=") - 1 + NGX_TIME_T_LEN
-                              + rest.len);
-    if (p == NULL) {
-        return NGX_ERROR;
-    }
-
-    entry->attrs.data = p;
-
-    if (entry->max_age) {
-        p = ngx_sprintf(p, "; Max-Age=%T", entry->max_age);
-    }
-
-    p = ngx_cpymem(p, rest.data, rest.len);
-
-    entry->attrs.len = p - entry->attrs.data;
+    entry->attrs = (cookie != NULL) ? cookie->attrs : plain;
     entry->secure = (cookie != NULL) ? cookie->secure
                                      : NGX_HTTP_PERSONA_SECURE_AUTO;
     entry->from = cookie;
@@ -225,15 +201,11 @@ ngx_int_t
 ngx_http_persona_entry_set_cookie(ngx_http_request_t *r,
     ngx_http_persona_ctx_t *ctx)
 {
-    u_char                        *p;
     ngx_str_t                      kept, value;
-    ngx_uint_t                     secure;
     ngx_http_variable_value_t     *ch;
     ngx_http_persona_entry_t      *entry;
     ngx_http_persona_loc_conf_t   *plcf;
     ngx_http_persona_main_conf_t  *pmcf;
-
-    static ngx_str_t  key = ngx_string("Set-Cookie");
 
     r = r->main;
 
@@ -269,35 +241,13 @@ ngx_http_persona_entry_set_cookie(ngx_http_request_t *r,
         return NGX_OK;
     }
 
-    secure = (entry->secure == NGX_HTTP_PERSONA_SECURE_ON);
+    value.data = ch->data;
+    value.len = ch->len;
 
-#if (NGX_HTTP_SSL)
-    if (entry->secure == NGX_HTTP_PERSONA_SECURE_AUTO
-        && r->connection->ssl != NULL)
-    {
-        secure = 1;
-    }
-#endif
-
-    p = ngx_pnalloc(r->pool, entry->name.len + 1 + ch->len + entry->attrs.len
-                             + sizeof("; Secure") - 1);
-    if (p == NULL) {
-        return NGX_ERROR;
-    }
-
-    value.data = p;
-
-    p = ngx_sprintf(p, "%V=%*s%V", &entry->name, (size_t) ch->len, ch->data,
-                    &entry->attrs);
-
-    if (secure) {
-        p = ngx_cpymem(p, "; Secure", sizeof("; Secure") - 1);
-    }
-
-    value.len = p - value.data;
-
-    return ngx_http_persona_push_header(r, &key, &value) ? NGX_OK
-                                                         : NGX_ERROR;
+    return ngx_http_persona_push_cookie(r, &entry->name, &value,
+                                        entry->max_age ? entry->max_age : -1,
+                                        &entry->attrs, entry->secure)
+           ? NGX_OK : NGX_ERROR;
 }
 
 

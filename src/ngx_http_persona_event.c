@@ -74,6 +74,8 @@ static ngx_str_t  ngx_http_persona_event_keys[] = {
     ngx_string("channel"),
     ngx_string("uri"),
     ngx_string("request_id"),
+    ngx_string("anonymous_id"),
+    ngx_string("preview"),
 };
 
 
@@ -265,6 +267,20 @@ ngx_http_persona_event_common(ngx_http_request_t *r,
 
     ngx_http_persona_event_set(f, NGX_HTTP_PERSONA_EV_URI, PERSONA_EVENT_STR,
                                mr->unparsed_uri.data, len);
+
+    /* the id this one replaced (a login, a link), for stitching */
+
+    if (ctx->previous_id.len) {
+        ngx_http_persona_event_set(f, NGX_HTTP_PERSONA_EV_ANONYMOUS_ID,
+                                   PERSONA_EVENT_STR, ctx->previous_id.data,
+                                   ctx->previous_id.len);
+    }
+
+    if (ngx_http_persona_get_preview(r, ctx) != NULL) {
+        ngx_http_persona_event_set(f, NGX_HTTP_PERSONA_EV_PREVIEW,
+                                   PERSONA_EVENT_RAW, (u_char *) "true",
+                                   sizeof("true") - 1);
+    }
 
     return NGX_OK;
 }

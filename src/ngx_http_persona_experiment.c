@@ -81,6 +81,8 @@ static ngx_str_t  ngx_http_persona_experiment_directives[] = {
     ngx_string("seed"),
     ngx_string("hash_version"),
     ngx_string("hash"),
+    ngx_string("sticky"),
+    ngx_string("bucket_version"),
     ngx_string("target"),
     ngx_null_string
 };
@@ -281,6 +283,35 @@ ngx_http_persona_experiment_cmd(ngx_conf_t *cf, ngx_command_t *dummy,
             return NGX_CONF_ERROR;
         }
 
+        return NGX_CONF_OK;
+    }
+
+    if (ngx_strcmp(value[0].data, "sticky") == 0) {
+        if (ngx_strcmp(value[1].data, "on") == 0) {
+            exp->sticky = 1;
+            ngx_http_persona_key_need(cf, "sticky");
+
+        } else if (ngx_strcmp(value[1].data, "off") != 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid value \"%V\", must be \"on\" "
+                               "or \"off\"", &value[1]);
+            return NGX_CONF_ERROR;
+        }
+
+        return NGX_CONF_OK;
+    }
+
+    if (ngx_strcmp(value[0].data, "bucket_version") == 0) {
+        n = ngx_atoi(value[1].data, value[1].len);
+
+        if (n == NGX_ERROR || n > 999999) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid bucket version \"%V\", must be a "
+                               "number from 0 to 999999", &value[1]);
+            return NGX_CONF_ERROR;
+        }
+
+        exp->bucket_version = n;
         return NGX_CONF_OK;
     }
 
@@ -1081,12 +1112,30 @@ ngx_http_persona_assign(ngx_http_request_t *r, ngx_http_persona_ctx_t *ctx,
 
     ctx->assign[exp->index] = NGX_HTTP_PERSONA_NONE;
 
+    /* a preview forces its variants past every rule below */
+
+    rc = ngx_http_persona_preview_variant(r, ctx, exp);
+
+    if (rc != NGX_HTTP_PERSONA_UNKNOWN) {
+        if (rc >= 0) {
+            ctx->assign[exp->index] = rc;
+        }
+
+        return ctx->assign[exp->index];
+    }
+
     if (ngx_http_persona_identify(r, ctx) != NGX_OK) {
         return NGX_ERROR;
     }
 
     if (ctx->id.len == 0) {
         return NGX_HTTP_PERSONA_NONE;
+    }
+
+    rc = ngx_http_persona_is_bot(r, ctx);
+
+    if (rc != 0) {
+        return (rc == NGX_ERROR) ? NGX_ERROR : NGX_HTTP_PERSONA_NONE;
     }
 
     if (exp->schedule_from || exp->schedule_to) {
@@ -1096,6 +1145,20 @@ ngx_http_persona_assign(ngx_http_request_t *r, ngx_http_persona_ctx_t *ctx,
             || (exp->schedule_to && now >= exp->schedule_to))
         {
             return NGX_HTTP_PERSONA_NONE;
+        }
+    }
+
+    /* a kept variant outlives changes of layer, target and weights */
+
+    if (exp->sticky) {
+        rc = ngx_http_persona_sticky_get(r, ctx, exp);
+
+        if (rc != NGX_HTTP_PERSONA_NONE) {
+            if (rc >= 0) {
+                ctx->assign[exp->index] = rc;
+            }
+
+            return rc;
         }
     }
 
@@ -1141,6 +1204,12 @@ ngx_http_persona_assign(ngx_http_request_t *r, ngx_http_persona_ctx_t *ctx,
 
     if (rc >= 0) {
         ctx->assign[exp->index] = rc;
+
+        if (exp->sticky
+            && ngx_http_persona_sticky_set(r, ctx, exp, rc) != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
     }
 
     return ctx->assign[exp->index];

@@ -190,8 +190,9 @@ ngx_http_persona_validators_filter(ngx_http_request_t *r)
 static ngx_int_t
 ngx_http_persona_header_filter(ngx_http_request_t *r)
 {
-    ngx_uint_t                      n;
+    ngx_uint_t                      n, i;
     ngx_http_persona_ctx_t         *ctx;
+    ngx_http_persona_slot_t        *slot;
     ngx_http_persona_loc_conf_t    *plcf;
     ngx_http_persona_filter_ctx_t  *f;
 
@@ -266,10 +267,29 @@ ngx_http_persona_header_filter(ngx_http_request_t *r)
 
             r->filter_need_in_memory = 1;
         }
+
+        /* sticky variants of the page's slots are kept by this header */
+
+        slot = plcf->slots->elts;
+
+        for (i = 0; i < plcf->slots->nelts; i++) {
+            if (slot[i].experiment != NULL && slot[i].experiment->sticky
+                && ngx_http_persona_assign(r, ctx, slot[i].experiment)
+                   == NGX_ERROR)
+            {
+                return NGX_ERROR;
+            }
+        }
     }
 
     if (ctx == NULL) {
         return ngx_http_next_header_filter(r);
+    }
+
+    if (ngx_http_persona_sticky_header(r, ctx) != NGX_OK
+        || ngx_http_persona_preview_header(r, ctx) != NGX_OK)
+    {
+        return NGX_ERROR;
     }
 
     if (ctx->id_new || ctx->cookie_expire) {

@@ -9,6 +9,13 @@
  * request still carries is expired.  Directives persona_id,
  * persona_cookie, persona_consent; variable $persona_id.
  *
+ * A "signed" source gives an id only with a valid signature (key.c); a
+ * "persist" source makes its id the cookie's, written signed so that the
+ * cookie stays a value only this module can have issued.  When the id
+ * differs from the cookie's, the cookie's is the previous id that events
+ * carry for stitching; a persisted cookie remembers the id it replaced
+ * for the rest of the visit.
+ *
  * A browser sends every cookie of that name it holds (another path, a
  * parent domain), in an order the module does not choose: the first one
  * that holds a valid id is the visitor's.
@@ -19,12 +26,31 @@
 
 #include <sys/random.h>
 
+#include "persona_sign.h"
+#include "persona_token.h"
+
+
+/* a visit, as web analytics count one: 30 minutes */
+#define NGX_HTTP_PERSONA_VISIT          1800
+
+/* "." EXPIRES "." SIGNATURE after a signed id */
+#define NGX_HTTP_PERSONA_SIGNED_EXTRA   (1 + 12 + 1 + PERSONA_SIGN_LEN)
+
+/* a signed cookie of the longest id and previous id */
+#define NGX_HTTP_PERSONA_COOKIE_MAX     800
+
 
 static ngx_uint_t ngx_http_persona_valid_cookie_id(ngx_str_t *v);
-static ngx_uint_t ngx_http_persona_cookie_id(ngx_http_request_t *r,
-    ngx_http_persona_cookie_t *cookie, ngx_str_t *id);
-static ngx_uint_t ngx_http_persona_cookie_in(ngx_str_t *header,
-    ngx_str_t *name, ngx_str_t *id);
+static ngx_int_t ngx_http_persona_cookie_find(ngx_http_request_t *r,
+    ngx_http_persona_cookie_t *cookie, ngx_str_t *id, ngx_str_t *previous);
+static ngx_int_t ngx_http_persona_cookie_in(ngx_http_request_t *r,
+    ngx_str_t *header, ngx_str_t *name, ngx_str_t *id, ngx_str_t *previous);
+static ngx_int_t ngx_http_persona_cookie_id(ngx_http_request_t *r,
+    ngx_str_t *value, ngx_str_t *id, ngx_str_t *previous);
+static ngx_int_t ngx_http_persona_source_id(ngx_http_request_t *r,
+    ngx_http_persona_source_t *src, ngx_str_t *value);
+static ngx_int_t ngx_http_persona_persist(ngx_http_request_t *r,
+    ngx_http_persona_ctx_t *ctx, ngx_str_t *old);
 static ngx_int_t ngx_http_persona_cookie_attrs(ngx_conf_t *cf,
     ngx_http_persona_cookie_t *cookie, ngx_str_t *domain, ngx_str_t *path,
     ngx_str_t *samesite);
@@ -64,9 +90,9 @@ static ngx_uint_t  ngx_http_persona_random_left;
 ngx_int_t
 ngx_http_persona_identify(ngx_http_request_t *r, ngx_http_persona_ctx_t *ctx)
 {
-    ngx_str_t                     *v, value;
+    ngx_str_t                     *v, value, cookie, previous;
     ngx_uint_t                     i;
-    ngx_http_complex_value_t      *cv;
+    ngx_http_persona_source_t     *src;
     ngx_http_variable_value_t     *vv;
     ngx_http_persona_loc_conf_t   *plcf;
     ngx_http_persona_main_conf_t  *pmcf;
@@ -112,45 +138,76 @@ ngx_http_persona_identify(ngx_http_request_t *r, ngx_http_persona_ctx_t *ctx)
 
     ctx->consent = 1;
 
-    if (plcf->ids != NULL) {
-        cv = plcf->ids->elts;
+    /* the cookie's id first: another source's id replaces it */
 
-        for (i = 0; i < plcf->ids->nelts; i++) {
-            if (ngx_http_complex_value(r, &cv[i], &value) != NGX_OK) {
-                return NGX_ERROR;
+    ngx_str_null(&cookie);
+    ngx_str_null(&previous);
+
+    if (plcf->cookie != NULL) {
+
+        switch (ngx_http_persona_cookie_find(r, plcf->cookie, &cookie,
+                                             &previous))
+        {
+        case NGX_OK:
+            if (cookie.len == 0) {
+
+                /* never reflect a value this module did not issue */
+
+                ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                               "persona: invalid visitor cookie ignored");
             }
 
-            if (value.len == 0) {
-                continue;
-            }
+            break;
 
-            if (value.len > NGX_HTTP_PERSONA_ID_MAX) {
-                ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                              "persona: id of %uz bytes ignored, "
-                              "longer than %d", value.len,
-                              NGX_HTTP_PERSONA_ID_MAX);
-                continue;
-            }
+        case NGX_DECLINED:
+            break;
 
-            ctx->id = value;
+        default:
+            return NGX_ERROR;
+        }
+    }
+
+    src = (plcf->ids != NULL) ? plcf->ids->elts : NULL;
+
+    for (i = 0; src != NULL && i < plcf->ids->nelts; i++) {
+
+        switch (ngx_http_persona_source_id(r, &src[i], &value)) {
+
+        case NGX_OK:
+            break;
+
+        case NGX_DECLINED:
+            continue;
+
+        default:
+            return NGX_ERROR;
+        }
+
+        ctx->id = value;
+
+        if (cookie.len == value.len
+            && ngx_strncmp(cookie.data, value.data, value.len) == 0)
+        {
+            ctx->previous_id = previous;
             return NGX_OK;
         }
+
+        /* the cookie's id, if any, is the one this id replaces */
+
+        ctx->previous_id = cookie;
+
+        return src[i].persist ? ngx_http_persona_persist(r, ctx, &cookie)
+                              : NGX_OK;
+    }
+
+    if (cookie.len) {
+        ctx->id = cookie;
+        ctx->previous_id = previous;
+        return NGX_OK;
     }
 
     if (plcf->cookie == NULL) {
         return NGX_OK;
-    }
-
-    if (ngx_http_persona_cookie_id(r, plcf->cookie, &value)) {
-        if (value.len) {
-            ctx->id = value;
-            return NGX_OK;
-        }
-
-        /* never reflect a value this module did not issue */
-
-        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                       "persona: invalid visitor cookie replaced");
     }
 
     if (ctx->no_new_id) {
@@ -173,12 +230,160 @@ refused:
 
     /* consent withdrawn: the browser forgets the id it was given */
 
-    if (plcf->cookie != NULL
-        && ngx_http_persona_cookie_id(r, plcf->cookie, &value))
+    if (plcf->cookie == NULL) {
+        return NGX_OK;
+    }
+
+    switch (ngx_http_persona_cookie_find(r, plcf->cookie, &value,
+                                         &previous))
     {
+    case NGX_OK:
         ctx->cookie_expire = 1;
         return ngx_http_persona_set_cookie(r, ctx);
+
+    case NGX_DECLINED:
+        return NGX_OK;
+
+    default:
+        return NGX_ERROR;
     }
+}
+
+
+/*
+ * The id of a persona_id source, NGX_DECLINED when it gives none: empty,
+ * too long, or not validly signed when it must be.  Values are never
+ * logged: they may be someone else's id.
+ */
+
+static ngx_int_t
+ngx_http_persona_source_id(ngx_http_request_t *r,
+    ngx_http_persona_source_t *src, ngx_str_t *value)
+{
+    size_t         len, max;
+    int64_t        expires;
+    ngx_str_t      data;
+    const u_char  *id;
+
+    if (ngx_http_complex_value(r, &src->value, value) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (value->len == 0) {
+        return NGX_DECLINED;
+    }
+
+    max = NGX_HTTP_PERSONA_ID_MAX
+          + (src->signed_ ? NGX_HTTP_PERSONA_SIGNED_EXTRA : 0);
+
+    if (value->len > max) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "persona: id of %uz bytes from \"%V\" ignored, "
+                      "longer than %uz", value->len, &src->value.value,
+                      max);
+        return NGX_DECLINED;
+    }
+
+    if (!src->signed_) {
+        return NGX_OK;
+    }
+
+    if (ngx_http_persona_unsign(r, "id", value, &data) != NGX_OK
+        || persona_token_id(data.data, data.len, &id, &len, &expires) != 0)
+    {
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "persona: id from \"%V\" is not validly signed, "
+                       "ignored", &src->value.value);
+        return NGX_DECLINED;
+    }
+
+    if (expires && expires <= ngx_time()) {
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "persona: signed id from \"%V\" has expired, "
+                       "ignored", &src->value.value);
+        return NGX_DECLINED;
+    }
+
+    value->data = (u_char *) id;
+    value->len = len;
+
+    return NGX_OK;
+}
+
+
+/*
+ * The id of a "persist" source becomes the cookie's: signed, with the
+ * id it replaced and when, for the events of the rest of the visit.
+ */
+
+static ngx_int_t
+ngx_http_persona_persist(ngx_http_request_t *r, ngx_http_persona_ctx_t *ctx,
+    ngx_str_t *old)
+{
+    u_char     *p;
+    ngx_str_t   data;
+
+    data.data = ngx_pnalloc(r->pool,
+                            persona_token_cookie_len(ctx->id.len, old->len));
+    if (data.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = persona_token_cookie_write(data.data, ctx->id.data, ctx->id.len,
+                                   old->data, old->len, ngx_time());
+    data.len = p - data.data;
+
+    if (ngx_http_persona_sign(r, "cookie", &data, &ctx->cookie) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ctx->id_new = 1;
+
+    return ngx_http_persona_set_cookie(r, ctx);
+}
+
+
+/*
+ * A cookie value the module issued: a random id, or a persisted id with
+ * the previous id while the visit lasts.  NGX_DECLINED for anything else.
+ */
+
+static ngx_int_t
+ngx_http_persona_cookie_id(ngx_http_request_t *r, ngx_str_t *value,
+    ngx_str_t *id, ngx_str_t *previous)
+{
+    size_t      idlen, plen;
+    int64_t     since;
+    ngx_str_t   data;
+
+    if (ngx_http_persona_valid_cookie_id(value)) {
+        *id = *value;
+        return NGX_OK;
+    }
+
+    if (value->len > NGX_HTTP_PERSONA_COOKIE_MAX
+        || ngx_http_persona_unsign(r, "cookie", value, &data) != NGX_OK)
+    {
+        return NGX_DECLINED;
+    }
+
+    id->data = ngx_pnalloc(r->pool, 2 * PERSONA_TOKEN_ID_MAX);
+    if (id->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    previous->data = id->data + PERSONA_TOKEN_ID_MAX;
+
+    if (persona_token_cookie(data.data, data.len, id->data, &idlen,
+                             previous->data, &plen, &since)
+        != 0)
+    {
+        id->len = 0;
+        return NGX_DECLINED;
+    }
+
+    id->len = idlen;
+    previous->len = (ngx_time() - since < NGX_HTTP_PERSONA_VISIT) ? plen : 0;
 
     return NGX_OK;
 }
@@ -246,15 +451,16 @@ ngx_http_persona_valid_cookie_id(ngx_str_t *v)
 
 
 /*
- * Whether the request has a cookie of that name; id: the first valid id
- * among them, empty if none is valid.
+ * NGX_OK when the request has a non-empty cookie of that name; id (and
+ * previous): of the first of them the module issued, empty if none.
+ * NGX_DECLINED without such a cookie.
  */
 
-static ngx_uint_t
-ngx_http_persona_cookie_id(ngx_http_request_t *r,
-    ngx_http_persona_cookie_t *cookie, ngx_str_t *id)
+static ngx_int_t
+ngx_http_persona_cookie_find(ngx_http_request_t *r,
+    ngx_http_persona_cookie_t *cookie, ngx_str_t *id, ngx_str_t *previous)
 {
-    ngx_uint_t        found;
+    ngx_int_t         rc, found;
     ngx_table_elt_t  *h;
 #if (nginx_version < 1023000)
     ngx_uint_t        i;
@@ -262,7 +468,9 @@ ngx_http_persona_cookie_id(ngx_http_request_t *r,
 #endif
 
     ngx_str_null(id);
-    found = 0;
+    ngx_str_null(previous);
+
+    found = NGX_DECLINED;
 
 #if (nginx_version >= 1023000)
     for (h = r->headers_in.cookie; h != NULL; h = h->next) {
@@ -272,10 +480,19 @@ ngx_http_persona_cookie_id(ngx_http_request_t *r,
     for (i = 0; i < r->headers_in.cookies.nelts; i++) {
         h = hh[i];
 #endif
-        found |= ngx_http_persona_cookie_in(&h->value, &cookie->name, id);
+        rc = ngx_http_persona_cookie_in(r, &h->value, &cookie->name, id,
+                                        previous);
 
-        if (id->len) {
-            return 1;
+        if (rc == NGX_ERROR) {
+            return NGX_ERROR;
+        }
+
+        if (rc == NGX_OK) {
+            found = NGX_OK;
+
+            if (id->len) {
+                return NGX_OK;
+            }
         }
     }
 
@@ -288,15 +505,15 @@ ngx_http_persona_cookie_id(ngx_http_request_t *r,
  * (a comma belongs to the value, which is then not an id)
  */
 
-static ngx_uint_t
-ngx_http_persona_cookie_in(ngx_str_t *header, ngx_str_t *name,
-    ngx_str_t *id)
+static ngx_int_t
+ngx_http_persona_cookie_in(ngx_http_request_t *r, ngx_str_t *header,
+    ngx_str_t *name, ngx_str_t *id, ngx_str_t *previous)
 {
-    u_char      *p, *last, *end, *v;
-    ngx_str_t    value;
-    ngx_uint_t   found;
+    u_char     *p, *last, *end, *v;
+    ngx_int_t   found;
+    ngx_str_t   value;
 
-    found = 0;
+    found = NGX_DECLINED;
     p = header->data;
     last = p + header->len;
 
@@ -322,12 +539,22 @@ ngx_http_persona_cookie_in(ngx_str_t *header, ngx_str_t *name,
             }
 
             if (value.len) {
-                found = 1;
-            }
+                found = NGX_OK;
 
-            if (ngx_http_persona_valid_cookie_id(&value)) {
-                *id = value;
-                return 1;
+                switch (ngx_http_persona_cookie_id(r, &value, id,
+                                                   previous))
+                {
+                case NGX_OK:
+                    return NGX_OK;
+
+                case NGX_DECLINED:
+                    ngx_str_null(id);
+                    ngx_str_null(previous);
+                    break;
+
+                default:
+                    return NGX_ERROR;
+                }
             }
         }
 
@@ -341,18 +568,11 @@ ngx_http_persona_cookie_in(ngx_str_t *header, ngx_str_t *name,
 ngx_int_t
 ngx_http_persona_set_cookie(ngx_http_request_t *r, ngx_http_persona_ctx_t *ctx)
 {
-    u_char                       *p;
-    size_t                        len;
-    ngx_str_t                     value;
-    ngx_uint_t                    secure;
     ngx_table_elt_t              *h;
     ngx_http_persona_cookie_t    *cookie;
     ngx_http_persona_loc_conf_t  *plcf;
 
-    static ngx_str_t  key = ngx_string("Set-Cookie");
-    static ngx_str_t  expire = ngx_string(
-                                 "; Max-Age=0; "
-                                 "Expires=Thu, 01 Jan 1970 00:00:00 GMT");
+    static ngx_str_t  none = ngx_string("");
 
     r = r->main;
 
@@ -376,50 +596,21 @@ ngx_http_persona_set_cookie(ngx_http_request_t *r, ngx_http_persona_ctx_t *ctx)
         return NGX_OK;
     }
 
-    secure = (cookie->secure == NGX_HTTP_PERSONA_SECURE_ON);
-
-#if (NGX_HTTP_SSL)
-    if (cookie->secure == NGX_HTTP_PERSONA_SECURE_AUTO
-        && r->connection->ssl != NULL)
-    {
-        secure = 1;
-    }
-#endif
-
-    len = cookie->name.len + 1 + ctx->id.len + expire.len
-          + sizeof("; Max-Age=") - 1 + NGX_TIME_T_LEN + cookie->attrs.len
-          + (secure ? sizeof("; Secure") - 1 : 0);
-
-    p = ngx_pnalloc(r->pool, len);
-    if (p == NULL) {
-        return NGX_ERROR;
-    }
-
-    value.data = p;
-
-    p = ngx_copy(p, cookie->name.data, cookie->name.len);
-    *p++ = '=';
+    /* the id, signed if persisted; or none, expired at once */
 
     if (ctx->id_new) {
-        p = ngx_copy(p, ctx->id.data, ctx->id.len);
-
-        if (cookie->max_age) {
-            p = ngx_sprintf(p, "; Max-Age=%T", cookie->max_age);
-        }
+        h = ngx_http_persona_push_cookie(r, &cookie->name,
+                                         ctx->cookie.len ? &ctx->cookie
+                                                         : &ctx->id,
+                                         cookie->max_age ? cookie->max_age
+                                                         : -1,
+                                         &cookie->attrs, cookie->secure);
 
     } else {
-        p = ngx_copy(p, expire.data, expire.len);
+        h = ngx_http_persona_push_cookie(r, &cookie->name, &none, 0,
+                                         &cookie->attrs, cookie->secure);
     }
 
-    p = ngx_copy(p, cookie->attrs.data, cookie->attrs.len);
-
-    if (secure) {
-        p = ngx_cpymem(p, "; Secure", sizeof("; Secure") - 1);
-    }
-
-    value.len = p - value.data;
-
-    h = ngx_http_persona_push_header(r, &key, &value);
     if (h == NULL) {
         return NGX_ERROR;
     }
@@ -437,12 +628,18 @@ ngx_http_persona_cookie_present(ngx_http_request_t *r,
     ngx_http_persona_ctx_t *ctx, ngx_http_persona_cookie_t *cookie)
 {
     size_t            n;
-    ngx_str_t        *v;
+    ngx_str_t        *v, *id, none;
     ngx_uint_t        i;
     ngx_list_part_t  *part;
     ngx_table_elt_t  *h;
 
-    n = cookie->name.len + 1 + (ctx->id_new ? ctx->id.len : 0);
+    /* what set_cookie() wrote: the id, signed if persisted, or none */
+
+    ngx_str_null(&none);
+
+    id = !ctx->id_new ? &none : ctx->cookie.len ? &ctx->cookie : &ctx->id;
+
+    n = cookie->name.len + 1 + id->len;
 
     part = &r->headers_out.headers.part;
     h = part->elts;
@@ -469,9 +666,9 @@ ngx_http_persona_cookie_present(ngx_http_request_t *r,
             || ngx_strncmp(v->data, cookie->name.data, cookie->name.len)
                != 0
             || v->data[cookie->name.len] != '='
-            || (ctx->id_new
-                && ngx_strncmp(v->data + cookie->name.len + 1,
-                               ctx->id.data, ctx->id.len) != 0))
+            || (id->len
+                && ngx_strncmp(v->data + cookie->name.len + 1, id->data,
+                               id->len) != 0))
         {
             continue;
         }
@@ -481,6 +678,11 @@ ngx_http_persona_cookie_present(ngx_http_request_t *r,
 }
 
 
+/*
+ * persona_id $a [signed] [persist] $b ...: the words after a variable
+ * say how far its value is trusted.
+ */
+
 char *
 ngx_http_persona_id(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
@@ -488,7 +690,7 @@ ngx_http_persona_id(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     ngx_str_t                         *value;
     ngx_uint_t                         i;
-    ngx_http_complex_value_t          *cv;
+    ngx_http_persona_source_t         *src;
     ngx_http_compile_complex_value_t   ccv;
 
     if (plcf->ids != NGX_CONF_UNSET_PTR) {
@@ -503,12 +705,38 @@ ngx_http_persona_id(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     plcf->ids = ngx_array_create(cf->pool, cf->args->nelts - 1,
-                                 sizeof(ngx_http_complex_value_t));
+                                 sizeof(ngx_http_persona_source_t));
     if (plcf->ids == NULL) {
         return NGX_CONF_ERROR;
     }
 
+    src = NULL;
+
     for (i = 1; i < cf->args->nelts; i++) {
+
+        if (ngx_strcmp(value[i].data, "signed") == 0
+            || ngx_strcmp(value[i].data, "persist") == 0)
+        {
+            if (src == NULL) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "\"%V\" must follow a variable",
+                                   &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            if (value[i].data[0] == 's') {
+                src->signed_ = 1;
+
+            } else {
+                src->persist = 1;
+            }
+
+            /* both sign: ids, and the cookie of a persisted id */
+
+            ngx_http_persona_key_need(cf, "persona_id");
+
+            continue;
+        }
 
         if (ngx_http_script_variables_count(&value[i]) == 0) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -517,16 +745,18 @@ ngx_http_persona_id(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             return NGX_CONF_ERROR;
         }
 
-        cv = ngx_array_push(plcf->ids);
-        if (cv == NULL) {
+        src = ngx_array_push(plcf->ids);
+        if (src == NULL) {
             return NGX_CONF_ERROR;
         }
+
+        ngx_memzero(src, sizeof(ngx_http_persona_source_t));
 
         ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
 
         ccv.cf = cf;
         ccv.value = &value[i];
-        ccv.complex_value = cv;
+        ccv.complex_value = &src->value;
 
         if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
             return NGX_CONF_ERROR;
@@ -715,7 +945,7 @@ invalid:
 static ngx_http_persona_cookie_t *
 ngx_http_persona_default_cookie(ngx_conf_t *cf, ngx_str_t *name)
 {
-    ngx_str_t                   path, samesite;
+    ngx_str_t                   var, path, samesite;
     ngx_http_persona_cookie_t  *cookie;
 
     if (name->len == 0 || !ngx_http_persona_cookie_token(name)
@@ -735,6 +965,21 @@ ngx_http_persona_default_cookie(ngx_conf_t *cf, ngx_str_t *name)
     cookie->name = *name;
     cookie->max_age = 365 * 86400;
     cookie->secure = NGX_HTTP_PERSONA_SECURE_AUTO;
+
+    /* the sticky assignments go with the visitor cookie: NAME_sticky */
+
+    var.len = sizeof("cookie_") - 1 + name->len + sizeof("_sticky") - 1;
+    var.data = ngx_pnalloc(cf->pool, var.len);
+    if (var.data == NULL) {
+        return NULL;
+    }
+
+    ngx_sprintf(var.data, "cookie_%V_sticky", name);
+
+    cookie->sticky_index = ngx_http_get_variable_index(cf, &var);
+    if (cookie->sticky_index == NGX_ERROR) {
+        return NULL;
+    }
 
     ngx_str_set(&path, "/");
     ngx_str_set(&samesite, "Lax");

@@ -62,6 +62,27 @@ static ngx_command_t  ngx_http_persona_commands[] = {
       0,
       NULL },
 
+    { ngx_string("persona_key"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE12,
+      ngx_http_persona_key,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("persona_preview"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE12,
+      ngx_http_persona_preview,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("persona_bots"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE12,
+      ngx_http_persona_bots,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("persona_consent"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_http_persona_consent,
@@ -353,7 +374,9 @@ ngx_http_persona_init_main_conf(ngx_conf_t *cf, void *conf)
 {
     ngx_http_persona_main_conf_t *pmcf = conf;
 
-    if (ngx_http_persona_id_init(cf, pmcf) != NGX_CONF_OK
+    if (ngx_http_persona_key_check(cf, pmcf) != NGX_CONF_OK
+        || ngx_http_persona_preview_init(cf, pmcf) != NGX_CONF_OK
+        || ngx_http_persona_id_init(cf, pmcf) != NGX_CONF_OK
         || ngx_http_persona_context_init(cf, pmcf) != NGX_CONF_OK
         || ngx_http_persona_time_init(cf, pmcf) != NGX_CONF_OK
         || ngx_http_persona_segments_check(cf, pmcf) != NGX_CONF_OK
@@ -384,6 +407,10 @@ ngx_http_persona_create_loc_conf(ngx_conf_t *cf)
     plcf->cookie = NGX_CONF_UNSET_PTR;
     plcf->consent = NGX_CONF_UNSET_PTR;
     plcf->time = NGX_CONF_UNSET_PTR;
+    plcf->preview = NGX_CONF_UNSET;
+    plcf->preview_max_age = NGX_CONF_UNSET;
+    plcf->bots = NGX_CONF_UNSET_UINT;
+    plcf->bots_cond = NGX_CONF_UNSET_PTR;
     plcf->goals = NGX_CONF_UNSET_PTR;
     plcf->slots = NGX_CONF_UNSET_PTR;
     plcf->cache = NGX_CONF_UNSET_UINT;
@@ -406,6 +433,20 @@ ngx_http_persona_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_ptr_value(conf->ids, prev->ids, NULL);
     ngx_conf_merge_ptr_value(conf->consent, prev->consent, NULL);
     ngx_conf_merge_ptr_value(conf->time, prev->time, NULL);
+    ngx_conf_merge_value(conf->preview, prev->preview, 0);
+    ngx_conf_merge_sec_value(conf->preview_max_age, prev->preview_max_age,
+                             3600);
+
+    /* the condition of "exclude" is inherited with it */
+
+    if (conf->bots == NGX_CONF_UNSET_UINT) {
+        conf->bots = prev->bots;
+        conf->bots_cond = prev->bots_cond;
+    }
+
+    ngx_conf_merge_uint_value(conf->bots, prev->bots,
+                              NGX_HTTP_PERSONA_BOTS_EXCLUDE);
+    ngx_conf_merge_ptr_value(conf->bots_cond, prev->bots_cond, NULL);
     ngx_conf_merge_ptr_value(conf->goals, prev->goals, NULL);
     ngx_conf_merge_uint_value(conf->cache, prev->cache,
                               NGX_HTTP_PERSONA_CACHE_PRIVATE);
@@ -626,6 +667,65 @@ ngx_http_persona_push_header(ngx_http_request_t *r, ngx_str_t *key,
     h->value = *value;
 
     return h;
+}
+
+
+/*
+ * Set-Cookie: NAME=VALUE[; Max-Age=N]ATTRS[; Secure]; max_age -1: none.
+ * A cookie expired (max_age 0) also has an Expires date in the past, for
+ * the clients that know no Max-Age.
+ */
+
+ngx_table_elt_t *
+ngx_http_persona_push_cookie(ngx_http_request_t *r, ngx_str_t *name,
+    ngx_str_t *value, time_t max_age, ngx_str_t *attrs, ngx_uint_t secure)
+{
+    u_char     *p;
+    size_t      len;
+    ngx_str_t   v;
+
+    static ngx_str_t  key = ngx_string("Set-Cookie");
+    static ngx_str_t  expired = ngx_string(
+                                  "; Expires=Thu, 01 Jan 1970 00:00:00 GMT");
+
+#if (NGX_HTTP_SSL)
+    if (secure == NGX_HTTP_PERSONA_SECURE_AUTO) {
+        secure = (r->main->connection->ssl != NULL);
+    }
+#endif
+
+    secure = (secure == NGX_HTTP_PERSONA_SECURE_ON);
+
+    len = name->len + 1 + value->len + sizeof("; Max-Age=") - 1
+          + NGX_TIME_T_LEN + expired.len + attrs->len
+          + sizeof("; Secure") - 1;
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return NULL;
+    }
+
+    v.data = p;
+
+    p = ngx_sprintf(p, "%V=%V", name, value);
+
+    if (max_age >= 0) {
+        p = ngx_sprintf(p, "; Max-Age=%T", max_age);
+    }
+
+    if (max_age == 0) {
+        p = ngx_cpymem(p, expired.data, expired.len);
+    }
+
+    p = ngx_cpymem(p, attrs->data, attrs->len);
+
+    if (secure) {
+        p = ngx_cpymem(p, "; Secure", sizeof("; Secure") - 1);
+    }
+
+    v.len = p - v.data;
+
+    return ngx_http_persona_push_header(r, &key, &v);
 }
 
 

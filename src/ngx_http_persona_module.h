@@ -9,6 +9,8 @@
  *               request context
  *   watch       files reloaded when they change (geo database, CRM list)
  *   cond        conditions: the rule language bound to nginx
+ *   key         persona_key: signing and checking signed values
+ *   preview     signed preview links: forced variants, rules and clock
  *   id          who the visitor is: persona_id, the cookie, consent
  *   geo         geolocation
  *   context     device class and traffic channel
@@ -16,7 +18,9 @@
  *   time        persona_time, local hour and weekday
  *   crm         segment lists exported from a CRM
  *   segment     persona_segment, segment membership, $persona_segments
+ *   bot         persona_bots: which visitors experiments leave out
  *   content     fragments, templates, persona_content rule sets
+ *   sticky      assignments kept in a signed cookie
  *   experiment  persona_experiment, variant assignment
  *   slot        persona_slot: what a slot of a page gets
  *   filter      header and body filters
@@ -46,6 +50,10 @@ typedef struct ngx_http_persona_geo_s         ngx_http_persona_geo_t;
 typedef struct ngx_http_persona_geo_result_s  ngx_http_persona_geo_result_t;
 typedef struct ngx_http_persona_crm_s         ngx_http_persona_crm_t;
 typedef struct ngx_http_persona_filter_ctx_s  ngx_http_persona_filter_ctx_t;
+typedef struct ngx_http_persona_preview_s     ngx_http_persona_preview_t;
+typedef struct ngx_http_persona_sticky_s      ngx_http_persona_sticky_t;
+typedef struct ngx_http_persona_experiment_s  ngx_http_persona_experiment_t;
+typedef struct ngx_http_persona_content_set_s ngx_http_persona_content_set_t;
 typedef struct ngx_http_persona_metrics_s     ngx_http_persona_metrics_t;
 typedef struct ngx_http_persona_entry_s       ngx_http_persona_entry_t;
 
@@ -76,8 +84,15 @@ typedef struct {
     ngx_int_t                   channel_index;
     ngx_int_t                   hour_index;
     ngx_int_t                   request_id_index;
+    ngx_int_t                   preview_index;  /* $cookie_persona_preview */
     ngx_array_t                 var_refs;     /* variables conditions and
                                                  templates use */
+
+    ngx_str_t                   keys[2];    /* persona_key: [0] signs */
+    ngx_uint_t                  nkeys;
+    const char                 *key_need;   /* first user of a key */
+    ngx_str_t                   key_need_file;
+    ngx_uint_t                  key_need_line;
 
     ngx_uint_t                  holdout;      /* persona_holdout, bp */
     ngx_str_t                   holdout_seed;
@@ -88,6 +103,7 @@ typedef struct {
 
 typedef struct {
     ngx_str_t                   name;
+    ngx_int_t                   sticky_index;   /* cookie_NAME_sticky */
     time_t                      max_age;
     ngx_str_t                   attrs;      /* "; Path=..; HttpOnly.." */
     ngx_uint_t                  secure;
@@ -96,10 +112,14 @@ typedef struct {
 
 typedef struct {
     ngx_flag_t                  enable;
-    ngx_array_t                *ids;        /* ngx_http_complex_value_t */
+    ngx_array_t                *ids;        /* ngx_http_persona_source_t */
     ngx_http_persona_cookie_t  *cookie;     /* NULL: cookie off */
     ngx_http_persona_cond_t    *consent;
     ngx_http_complex_value_t   *time;       /* persona_time */
+    ngx_flag_t                  preview;    /* persona_preview */
+    time_t                      preview_max_age;
+    ngx_uint_t                  bots;       /* persona_bots */
+    ngx_http_persona_cond_t    *bots_cond;  /* NULL: $persona_device */
     ngx_str_t                  *goals;      /* persona_conversion goals= */
 
     ngx_array_t                *slots;      /* ngx_http_persona_slot_t */
@@ -120,6 +140,8 @@ typedef struct {
  */
 typedef struct {
     ngx_str_t                       id;
+    ngx_str_t                       previous_id; /* the id "id" replaced */
+    ngx_str_t                       cookie;     /* to send, if not "id" */
     ngx_int_t                      *assign;     /* per experiment: variant */
     u_char                         *exposed;    /* per experiment, then per
                                                    content set: flags */
@@ -141,6 +163,8 @@ typedef struct {
     ngx_http_persona_filter_ctx_t  *filter;
     ngx_http_persona_geo_result_t  *geo;        /* per database */
     ngx_array_t                    *rendered;   /* templates rendered */
+    ngx_http_persona_preview_t     *preview;    /* NULL: not a preview */
+    ngx_http_persona_sticky_t      *sticky;
 
     unsigned                        id_done:1;
     unsigned                        id_new:1;
@@ -149,6 +173,10 @@ typedef struct {
     unsigned                        cookie_expire:1;
     unsigned                        crm_done:1;
     unsigned                        no_new_id:1;
+    unsigned                        preview_done:1;
+    unsigned                        preview_off:1;
+    unsigned                        bot_done:1;
+    unsigned                        bot:1;
     unsigned                        holdout_done:1;
     unsigned                        holdout:1;
     unsigned                        entry_done:1;
@@ -167,6 +195,9 @@ ngx_http_persona_ctx_t *ngx_http_persona_get_ctx(ngx_http_request_t *r);
 ngx_http_persona_ctx_t *ngx_http_persona_find_ctx(ngx_http_request_t *r);
 ngx_table_elt_t *ngx_http_persona_push_header(ngx_http_request_t *r,
     ngx_str_t *key, ngx_str_t *value);
+ngx_table_elt_t *ngx_http_persona_push_cookie(ngx_http_request_t *r,
+    ngx_str_t *name, ngx_str_t *value, time_t max_age, ngx_str_t *attrs,
+    ngx_uint_t secure);
 void ngx_http_persona_variable_str(ngx_http_variable_value_t *v,
     u_char *data, size_t len);
 ngx_uint_t ngx_http_persona_valid_name(ngx_str_t *name, const char *extra);
@@ -245,6 +276,37 @@ ngx_int_t ngx_http_persona_variable_index(ngx_conf_t *cf, ngx_str_t *name,
 char *ngx_http_persona_variables_check(ngx_conf_t *cf);
 
 
+/* key.c --------------------------------------------------------------- */
+
+char *ngx_http_persona_key(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+void ngx_http_persona_key_need(ngx_conf_t *cf, const char *what);
+char *ngx_http_persona_key_check(ngx_conf_t *cf,
+    ngx_http_persona_main_conf_t *pmcf);
+ngx_int_t ngx_http_persona_sign(ngx_http_request_t *r, const char *kind,
+    ngx_str_t *data, ngx_str_t *out);
+ngx_int_t ngx_http_persona_unsign(ngx_http_request_t *r, const char *kind,
+    ngx_str_t *value, ngx_str_t *data);
+
+
+/* preview.c ----------------------------------------------------------- */
+
+char *ngx_http_persona_preview(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_persona_preview_init(ngx_conf_t *cf,
+    ngx_http_persona_main_conf_t *pmcf);
+ngx_http_persona_preview_t *ngx_http_persona_get_preview(
+    ngx_http_request_t *r, ngx_http_persona_ctx_t *ctx);
+ngx_int_t ngx_http_persona_preview_variant(ngx_http_request_t *r,
+    ngx_http_persona_ctx_t *ctx, ngx_http_persona_experiment_t *exp);
+ngx_int_t ngx_http_persona_preview_rule(ngx_http_request_t *r,
+    ngx_http_persona_ctx_t *ctx, ngx_http_persona_content_set_t *set);
+time_t ngx_http_persona_preview_time(ngx_http_request_t *r);
+ngx_int_t ngx_http_persona_preview_header(ngx_http_request_t *r,
+    ngx_http_persona_ctx_t *ctx);
+ngx_int_t ngx_http_persona_find_variant(ngx_http_persona_experiment_t *exp,
+    u_char *name, size_t len);
+
+
 /* id.c ---------------------------------------------------------------- */
 
 #define NGX_HTTP_PERSONA_ID_MAX        256
@@ -253,6 +315,14 @@ char *ngx_http_persona_variables_check(ngx_conf_t *cf);
 #define NGX_HTTP_PERSONA_SECURE_OFF    0
 #define NGX_HTTP_PERSONA_SECURE_ON     1
 #define NGX_HTTP_PERSONA_SECURE_AUTO   2
+
+
+/* a persona_id variable and how far it is trusted */
+typedef struct {
+    ngx_http_complex_value_t    value;
+    unsigned                    signed_:1;  /* "signed": HMAC required */
+    unsigned                    persist:1;  /* "persist": the cookie id */
+} ngx_http_persona_source_t;
 
 
 /* persona_consent, checked against segments once all are known */
@@ -350,6 +420,16 @@ ngx_int_t ngx_http_persona_segment_add(ngx_http_request_t *r,
     ngx_http_persona_ctx_t *ctx, ngx_str_t *name);
 
 
+/* bot.c --------------------------------------------------------------- */
+
+#define NGX_HTTP_PERSONA_BOTS_INCLUDE  0
+#define NGX_HTTP_PERSONA_BOTS_EXCLUDE  1
+
+char *ngx_http_persona_bots(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+ngx_int_t ngx_http_persona_is_bot(ngx_http_request_t *r,
+    ngx_http_persona_ctx_t *ctx);
+
+
 /* content.c ----------------------------------------------------------- */
 
 /* a variant's or a rule's fragment file or inline text, with {{$var}} */
@@ -370,13 +450,13 @@ typedef struct {
 } ngx_http_persona_content_rule_t;
 
 
-typedef struct {
+struct ngx_http_persona_content_set_s {
     ngx_str_t                   name;
     ngx_uint_t                  index;
     ngx_array_t                 rules;      /* content_rule_t */
     ngx_uint_t                  holdout;    /* basis points */
     ngx_str_t                   holdout_seed;
-} ngx_http_persona_content_set_t;
+};
 
 
 /* ctx->set_state */
@@ -403,6 +483,17 @@ ngx_int_t ngx_http_persona_holdout(ngx_http_request_t *r,
 ngx_int_t ngx_http_persona_content_choose(ngx_http_request_t *r,
     ngx_http_persona_ctx_t *ctx, ngx_http_persona_content_set_t *set,
     ngx_http_persona_content_t **content);
+
+
+/* sticky.c ------------------------------------------------------------ */
+
+ngx_int_t ngx_http_persona_sticky_get(ngx_http_request_t *r,
+    ngx_http_persona_ctx_t *ctx, ngx_http_persona_experiment_t *exp);
+ngx_int_t ngx_http_persona_sticky_set(ngx_http_request_t *r,
+    ngx_http_persona_ctx_t *ctx, ngx_http_persona_experiment_t *exp,
+    ngx_uint_t variant);
+ngx_int_t ngx_http_persona_sticky_header(ngx_http_request_t *r,
+    ngx_http_persona_ctx_t *ctx);
 
 
 /* experiment.c -------------------------------------------------------- */
@@ -437,7 +528,7 @@ typedef struct {
 } ngx_http_persona_factor_t;
 
 
-typedef struct {
+struct ngx_http_persona_experiment_s {
     ngx_str_t                   name;
     ngx_uint_t                  index;
     ngx_str_t                   seed;
@@ -461,9 +552,12 @@ typedef struct {
     time_t                      schedule_from;
     time_t                      schedule_to;
 
+    ngx_uint_t                  bucket_version;
+    unsigned                    sticky:1;
+
     ngx_str_t                   file;
     ngx_uint_t                  line;
-} ngx_http_persona_experiment_t;
+};
 
 
 extern ngx_http_variable_t  ngx_http_persona_experiment_vars[];
@@ -554,6 +648,8 @@ enum {
     NGX_HTTP_PERSONA_EV_CHANNEL,
     NGX_HTTP_PERSONA_EV_URI,
     NGX_HTTP_PERSONA_EV_REQUEST_ID,
+    NGX_HTTP_PERSONA_EV_ANONYMOUS_ID,
+    NGX_HTTP_PERSONA_EV_PREVIEW,
     NGX_HTTP_PERSONA_EV_N
 };
 

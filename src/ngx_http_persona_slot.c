@@ -265,6 +265,14 @@ ngx_http_persona_slot_content(ngx_http_request_t *r,
             return NGX_ERROR;
         }
 
+        /* a bot sees the rules, but its visits measure nothing */
+
+        i = ngx_http_persona_is_bot(r, ctx);
+
+        if (i != 0) {
+            return (i == NGX_ERROR) ? NGX_ERROR : NGX_HTTP_PERSONA_NONE;
+        }
+
         pmcf = ngx_http_get_module_main_conf(r, ngx_http_persona_module);
 
         return pmcf->experiments.nelts + slot->set->index;

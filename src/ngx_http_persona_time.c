@@ -3,7 +3,8 @@
  * Copyright (C) ngx_http_persona_module authors
  *
  * Time: persona_time (the clock of schedules and local time, to preview
- * them), and the visitor's local hour and weekday, $persona_hour and
+ * them; a preview link can set it too), and the visitor's local hour and
+ * weekday, $persona_hour and
  * $persona_weekday, from the geolocated time zone.
  *
  * Local time needs the rules of the visitor's time zone; all zones are
@@ -271,6 +272,14 @@ ngx_http_persona_now(ngx_http_request_t *r)
     time_t                         t;
     ngx_str_t                      v;
     ngx_http_persona_loc_conf_t   *plcf;
+
+    /* a preview's clock wins over the server's persona_time */
+
+    t = ngx_http_persona_preview_time(r);
+
+    if (t) {
+        return t;
+    }
 
     plcf = ngx_http_get_module_loc_conf(r->main, ngx_http_persona_module);
 

@@ -52,7 +52,8 @@ for my $c (1 .. 3) {
             my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port")
                 or last;
             $k++;
-            print $s "GET / HTTP/1.0\r\nX-User-Id: c$c-$k\r\n\r\n";
+            print $s "GET / HTTP/1.0\r\nX-User-Id: c$c-$k\r\n"
+                . "User-Agent: $Persona::Test::UA\r\n\r\n";
             my $resp = do { local $/; <$s> } // '';
             $n++ if $resp =~ m{<(i|b)>(control|winter)</\1>};
             last if -e "$t->{dir}/stop-clients" && $k > 50;

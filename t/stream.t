@@ -63,7 +63,8 @@ sub rss {
 sub fetch {
     my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1:' . $t->port(0))
         or die "connect: $!";
-    print $s "GET / HTTP/1.0\r\nX-User-Id: u1\r\n\r\n";
+    print $s "GET / HTTP/1.0\r\nX-User-Id: u1\r\n"
+        . "User-Agent: $Persona::Test::UA\r\n\r\n";
 
     my ($head, $md5, $n) = ('', Digest::MD5->new, 0);
 

@@ -211,7 +211,8 @@ default, or "1.0"), C<ssl> (TLS without certificate check; C<sni> sets
 the server name), C<timeout> (seconds, default 30), C<raw> (bytes sent
 as they are instead of a request built from the options).  HTTP/1.1
 requests carry C<Host: localhost> and C<Connection: close> unless
-headers say otherwise.
+headers say otherwise; every request carries the User-Agent of a desktop
+browser (C<$Persona::Test::UA>) unless headers give another or undef.
 
 How the request is written: C<body> may be a list of pieces (an array):
 the head goes out first, then each piece in its own write, C<delay>
@@ -291,6 +292,10 @@ as the path of the file that holds them, one datagram per line.
 =cut
 
 our $TDIR = abs_path(dirname(__FILE__) . '/../..');
+
+# a browser's, so that requests count as a visitor's and not a bot's
+# (persona_bots exclude); headers => { 'User-Agent' => undef } sends none
+our $UA = 'Mozilla/5.0 (X11; Linux x86_64) Gecko/20100101 Firefox/128.0';
 
 my $OWNER = $$;
 my $SLOW = ($ENV{PERSONA_TEST_SLOW} // '') =~ /^(\d+(?:\.\d+)?)$/ && $1 > 0
@@ -1079,6 +1084,7 @@ sub _build_request {
     for (my $i = 0; $i < @pairs; $i += 2) { $given{lc $pairs[$i]} = 1 }
 
     my @defaults;
+    push @defaults, 'User-Agent' => $UA;
     push @defaults, Host => 'localhost' if $version ne '1.0';
     push @defaults, Connection => 'close' if $version ne '1.0';
     push @defaults, 'Transfer-Encoding' => 'chunked' if $o{chunked};
@@ -1591,6 +1597,9 @@ sub request {
         push @pairs, $k, $v;
     }
 
+    # a browser's, as over HTTP/1.x: without one, a client is a bot
+    push @pairs, 'user-agent', $Persona::Test::UA
+        unless $given{'user-agent'};
     push @pairs, 'content-length', length join '', @pieces
         if defined $o{body} && !exists $given{'content-length'};
 
