@@ -7,6 +7,7 @@
 use strict;
 use warnings;
 
+use FindBin;
 use Test::More;
 use Persona::Test;
 use Persona::Events qw(take);
@@ -19,7 +20,7 @@ plan skip_all => 'libnginx-mod-http-lua not installed' unless -e $lua;
 my $persona = persona_module_conf();
 
 my $conf = <<'CONF';
-    lua_package_path "%%T%%/../src/lua/?.lua;;";
+    lua_package_path "%%DIR%%/lua/?.lua;;";
 
     persona_id $http_x_user_id;
 
@@ -117,6 +118,13 @@ sub run {
                                  ? $ENV{PERSONA_MODULE} : '';
 
     my $t = Persona::Test->new;
+
+    # a copy the workers can read wherever the checkout is (a mode-700
+    # home or mktemp directory is not readable by nginx's user)
+    open my $fh, '<:raw', "$FindBin::Bin/../src/lua/resty/persona.lua"
+        or die "resty/persona.lua: $!\n";
+    $t->write_file('lua/resty/persona.lua', do { local $/; <$fh> });
+    close $fh;
 
     $t->main_conf($order eq 'persona first'
                   ? "load_module $ndk;\nload_module $lua;\n"
