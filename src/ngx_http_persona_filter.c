@@ -360,6 +360,7 @@ static ngx_int_t
 ngx_http_persona_cache_headers(ngx_http_request_t *r,
     ngx_http_persona_loc_conf_t *plcf)
 {
+    u_char           *p;
     size_t            len;
     ngx_str_t         value;
     ngx_uint_t        i;
@@ -388,7 +389,8 @@ ngx_http_persona_cache_headers(ngx_http_request_t *r,
      */
 
     cc = NULL;
-    len = sizeof("private") - 1;
+    ngx_str_null(&value);
+
     part = &r->headers_out.headers.part;
     h = part->elts;
 
@@ -413,52 +415,36 @@ ngx_http_persona_cache_headers(ngx_http_request_t *r,
 
         /* ", " may stand for a lone "," between two directives */
 
-        len += 2 + 2 * h[i].value.len;
+        len = (value.len ? value.len : sizeof("private") - 1)
+              + 2 + 2 * h[i].value.len;
+
+        p = ngx_pnalloc(r->pool, len);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        if (value.len) {
+            value.len = ngx_cpymem(p, value.data, value.len) - p;
+
+        } else {
+            value.len = ngx_cpymem(p, "private", 7) - p;
+        }
+
+        value.data = p;
+
+        ngx_http_persona_cc_add(&value, h[i].value.data, h[i].value.len);
 
         if (cc == NULL) {
             cc = &h[i];
+
+        } else {
+            h[i].hash = 0;
         }
     }
 
     if (cc == NULL) {
         return ngx_http_persona_push_header(r, &cache_control, &private)
                ? NGX_OK : NGX_ERROR;
-    }
-
-    value.data = ngx_pnalloc(r->pool, len);
-    if (value.data == NULL) {
-        return NGX_ERROR;
-    }
-
-    value.len = ngx_cpymem(value.data, "private", 7) - value.data;
-
-    part = &r->headers_out.headers.part;
-    h = part->elts;
-
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].hash == 0 || h[i].key.len != sizeof("Cache-Control") - 1
-            || ngx_strncasecmp(h[i].key.data, (u_char *) "Cache-Control",
-                               sizeof("Cache-Control") - 1) != 0)
-        {
-            continue;
-        }
-
-        ngx_http_persona_cc_add(&value, h[i].value.data, h[i].value.len);
-
-        if (&h[i] != cc) {
-            h[i].hash = 0;
-        }
     }
 
     cc->value = value;
