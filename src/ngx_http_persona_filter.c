@@ -67,6 +67,7 @@ static ngx_int_t ngx_http_persona_validators_init(ngx_conf_t *cf);
 static ngx_int_t ngx_http_persona_validators_filter(ngx_http_request_t *r);
 static ngx_int_t ngx_http_persona_filter_applies(ngx_http_request_t *r,
     ngx_http_persona_loc_conf_t *plcf, ngx_uint_t report);
+static ngx_uint_t ngx_http_persona_declared(ngx_http_request_t *r);
 static void ngx_http_persona_cc_add(ngx_str_t *out, u_char *p,
     size_t len);
 static ngx_int_t ngx_http_persona_cache_headers(ngx_http_request_t *r,
@@ -318,6 +319,12 @@ ngx_http_persona_filter_applies(ngx_http_request_t *r,
         return 0;
     }
 
+    if (!ngx_http_persona_declared(r)
+        && plcf->mode == NGX_HTTP_PERSONA_MODE_DECLARED)
+    {
+        return 0;
+    }
+
     ce = r->headers_out.content_encoding;
 
     if (ce != NULL && ce->hash != 0 && ce->value.len
@@ -347,6 +354,49 @@ ngx_http_persona_filter_applies(ngx_http_request_t *r,
     }
 
     return 1;
+}
+
+
+/*
+ * "Persona-Slots" from the upstream says that the response has slots:
+ * with persona_mode declared only such responses are personalized.  The
+ * header is for the module alone and never leaves it; it is hidden, not
+ * removed, so that the filters that look again still find it.
+ */
+
+static ngx_uint_t
+ngx_http_persona_declared(ngx_http_request_t *r)
+{
+    ngx_uint_t        i, found;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    found = 0;
+    part = &r->headers_out.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len == sizeof("Persona-Slots") - 1
+            && ngx_strncasecmp(h[i].key.data, (u_char *) "Persona-Slots",
+                               sizeof("Persona-Slots") - 1) == 0)
+        {
+            h[i].hash = 0;
+            found = 1;
+        }
+    }
+
+    return found;
 }
 
 

@@ -39,6 +39,13 @@ static ngx_conf_enum_t  ngx_http_persona_cache[] = {
 };
 
 
+static ngx_conf_enum_t  ngx_http_persona_mode[] = {
+    { ngx_string("all"), NGX_HTTP_PERSONA_MODE_ALL },
+    { ngx_string("declared"), NGX_HTTP_PERSONA_MODE_DECLARED },
+    { ngx_null_string, 0 }
+};
+
+
 static ngx_command_t  ngx_http_persona_commands[] = {
 
     { ngx_string("persona"),
@@ -173,6 +180,13 @@ static ngx_command_t  ngx_http_persona_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_persona_loc_conf_t, cache),
       &ngx_http_persona_cache },
+
+    { ngx_string("persona_mode"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_persona_set_enum,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_persona_loc_conf_t, mode),
+      &ngx_http_persona_mode },
 
     { ngx_string("persona_conversion"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS|NGX_CONF_TAKE1,
@@ -414,6 +428,7 @@ ngx_http_persona_create_loc_conf(ngx_conf_t *cf)
     plcf->goals = NGX_CONF_UNSET_PTR;
     plcf->slots = NGX_CONF_UNSET_PTR;
     plcf->cache = NGX_CONF_UNSET_UINT;
+    plcf->mode = NGX_CONF_UNSET_UINT;
     plcf->slot_buffer_size = NGX_CONF_UNSET_SIZE;
     plcf->slot_once = NGX_CONF_UNSET;
     plcf->fill_max_size = NGX_CONF_UNSET_SIZE;
@@ -450,6 +465,8 @@ ngx_http_persona_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_ptr_value(conf->goals, prev->goals, NULL);
     ngx_conf_merge_uint_value(conf->cache, prev->cache,
                               NGX_HTTP_PERSONA_CACHE_PRIVATE);
+    ngx_conf_merge_uint_value(conf->mode, prev->mode,
+                              NGX_HTTP_PERSONA_MODE_ALL);
     ngx_conf_merge_size_value(conf->slot_buffer_size, prev->slot_buffer_size,
                               16 * 1024);
     ngx_conf_merge_value(conf->slot_once, prev->slot_once, 1);

@@ -126,6 +126,7 @@ typedef struct {
     ngx_hash_t                  types;
     ngx_array_t                *types_keys;
     ngx_uint_t                  cache;
+    ngx_uint_t                  mode;       /* persona_mode */
     size_t                      slot_buffer_size;
     ngx_flag_t                  slot_once;
     size_t                      fill_max_size;
@@ -609,6 +610,9 @@ ngx_uint_t ngx_http_persona_exposures_n(ngx_http_request_t *r);
 #define NGX_HTTP_PERSONA_CACHE_PRIVATE 0
 #define NGX_HTTP_PERSONA_CACHE_VARY    1
 #define NGX_HTTP_PERSONA_CACHE_NONE    2
+
+#define NGX_HTTP_PERSONA_MODE_ALL      0
+#define NGX_HTTP_PERSONA_MODE_DECLARED 1
 
 ngx_int_t ngx_http_persona_filter_init(ngx_conf_t *cf);
 

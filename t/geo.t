@@ -140,7 +140,14 @@ for (my $i = 1; time < $deadline; $i++) {
 is($failed, 0, 'no failed request during the replacement');
 ok($newer >= 20, "the new data is served ($newer)");
 
-# once switched, a worker never answers from the old file
+# once every worker has switched (each on its own timer), none answers
+# from the old file
+my $workers = () = $t->worker_pids;
+for (1 .. 200) {
+    my $n = () = $t->error_log =~ /geoip2 database .* reloaded/g;
+    last if $n >= $workers;
+    select undef, undef, undef, 0.05;
+}
 my $stale = 0;
 for (1 .. 50) {
     $stale++ if $t->request(GET => '/geo')->{body} =~ /country=FR/;
