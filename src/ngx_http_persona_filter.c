@@ -63,6 +63,7 @@ struct ngx_http_persona_filter_ctx_s {
 static ngx_int_t ngx_http_persona_header_filter(ngx_http_request_t *r);
 static ngx_int_t ngx_http_persona_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
+static ngx_chain_t *ngx_http_persona_final(ngx_chain_t *in);
 static ngx_int_t ngx_http_persona_validators_init(ngx_conf_t *cf);
 static ngx_int_t ngx_http_persona_validators_filter(ngx_http_request_t *r);
 static ngx_int_t ngx_http_persona_filter_applies(ngx_http_request_t *r,
@@ -581,7 +582,7 @@ ngx_http_persona_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
     ngx_int_t                       ret;
     ngx_buf_t                      *b, *nb;
     ngx_uint_t                      i, n;
-    ngx_chain_t                    *cl, **ll;
+    ngx_chain_t                    *cl, **ll, *final;
     ngx_http_persona_ctx_t         *ctx;
     ngx_http_persona_filter_ctx_t  *f;
 
@@ -605,6 +606,8 @@ ngx_http_persona_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
     f->last_out = &f->out;
     f->last = NULL;
 
+    final = ngx_http_persona_final(in);
+
     for (cl = in; cl; cl = cl->next) {
         b = cl->buf;
 
@@ -624,11 +627,12 @@ ngx_http_persona_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 
         if (ngx_buf_in_memory(b) && b->pos < b->last) {
             rc = persona_scan_feed(&f->scan, b->pos, b->last - b->pos,
-                                   b->last_buf,
+                                   (b->last_buf ? PERSONA_SCAN_LAST : 0)
+                                   | (cl == final ? PERSONA_SCAN_FINAL : 0),
                                    ngx_http_persona_scan_event, f);
 
         } else if (b->last_buf) {
-            rc = persona_scan_feed(&f->scan, NULL, 0, 1,
+            rc = persona_scan_feed(&f->scan, NULL, 0, PERSONA_SCAN_LAST,
                                    ngx_http_persona_scan_event, f);
         }
 
@@ -689,6 +693,43 @@ ngx_http_persona_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
     ngx_http_persona_recycle(f);
 
     return ret;
+}
+
+
+/*
+ * When the rest of the response is at hand, the link after which no
+ * marker can start: the scanner follows the HTML context only up to
+ * there.  A response in one buffer is left to the scanner itself.
+ */
+
+static ngx_chain_t *
+ngx_http_persona_final(ngx_chain_t *in)
+{
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl, *final;
+
+    if (in == NULL || in->buf->last_buf) {
+        return NULL;
+    }
+
+    final = NULL;
+
+    for (cl = in; cl; cl = cl->next) {
+        b = cl->buf;
+
+        if (ngx_buf_in_memory(b)
+            && (final == NULL
+                || persona_scan_horizon(b->pos, b->last) != NULL))
+        {
+            final = cl;
+        }
+
+        if (b->last_buf) {
+            return final;
+        }
+    }
+
+    return NULL;
 }
 
 

@@ -13,6 +13,15 @@
 
 #include <string.h>
 
+#if (defined __SSE2__ && defined __GNUC__)
+#include <emmintrin.h>
+#define PERSONA_SCAN_SSE2  1
+
+/* the bytes equal to c in a block, as bits */
+#define persona_scan_mask(v, c)                                              \
+    ((unsigned) _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(c))))
+#endif
+
 #include "persona_scan.h"
 
 
@@ -123,8 +132,16 @@ static const unsigned char *persona_scan_html(persona_scan_t *s,
     const unsigned char *p, const unsigned char *end);
 static const unsigned char *persona_scan_find(const unsigned char *p,
     const unsigned char *end, unsigned char c);
+static const unsigned char *persona_scan_lt(const unsigned char *p,
+    const unsigned char *end);
 static const unsigned char *persona_scan_tag(persona_scan_t *s,
     const unsigned char *p, const unsigned char *end);
+#if (PERSONA_SCAN_SSE2)
+static const unsigned char *persona_scan_tag16(persona_scan_t *s,
+    const unsigned char *p, const unsigned char *end);
+#endif
+static void persona_scan_raw(persona_scan_t *s, const unsigned char *name,
+    size_t n);
 static void persona_scan_tag_end(persona_scan_t *s);
 static int persona_scan_end_tag(persona_scan_t *s, unsigned char c,
     const char *name, size_t len);
@@ -291,6 +308,30 @@ persona_scan_find(const unsigned char *p, const unsigned char *end,
 
 
 /*
+ * The next "<" in text.  Runs of text in HTML are mostly short: sixteen
+ * bytes at a time in line, then memchr() once the run is long.
+ */
+
+static const unsigned char *
+persona_scan_lt(const unsigned char *p, const unsigned char *end)
+{
+#if (PERSONA_SCAN_SSE2)
+    unsigned  m, k;
+
+    for (k = 0; k < 4 && end - p >= 16; k++, p += 16) {
+        m = persona_scan_mask(_mm_loadu_si128((const __m128i *) p), '<');
+
+        if (m) {
+            return p + __builtin_ctz(m);
+        }
+    }
+#endif
+
+    return persona_scan_find(p, end, '<');
+}
+
+
+/*
  * The common case at a "<" in text: a whole tag within the bytes at hand,
  * read in one go with the rules of the states above.  Returns what
  * follows its ">", or NULL (nothing changed) when the tag is not whole
@@ -301,9 +342,17 @@ static const unsigned char *
 persona_scan_tag(persona_scan_t *s, const unsigned char *p,
     const unsigned char *end)
 {
-    size_t                  i, n;
+    size_t                  n;
     unsigned                end_tag;
     const unsigned char    *name, *q;
+
+#if (PERSONA_SCAN_SSE2)
+    q = persona_scan_tag16(s, p, end);
+
+    if (q != NULL) {
+        return q;
+    }
+#endif
 
     end_tag = (p < end && *p == '/');
     p += end_tag;
@@ -376,12 +425,177 @@ persona_scan_tag(persona_scan_t *s, const unsigned char *p,
         }
     }
 
-    /* the elements of raw text are 3 to 9 letters, from "iframe" to "xmp" */
+    if (!end_tag) {
+        persona_scan_raw(s, name, n);
+    }
 
-    if (end_tag || n < 3 || n > PERSONA_SCAN_TAG_MAX
-        || !memchr("inpstx", *name | 0x20, 6))
+    return p + 1;
+}
+
+
+#if (PERSONA_SCAN_SSE2)
+
+/*
+ * persona_scan_tag() sixteen bytes at a time: the bytes that matter in a
+ * tag are ">", quotes and "=", and a quote opens a value only right after
+ * "name=".  Tags of any other form (a quote after "= ", in a name or an
+ * unquoted value, a name of 16 bytes or more), or too near the end of the
+ * bytes at hand, are left to persona_scan_tag(): NULL.
+ */
+
+static const unsigned char *
+persona_scan_tag16(persona_scan_t *s, const unsigned char *p,
+    const unsigned char *end)
+{
+    unsigned               gt, dq, sq, eq, ws, stop, m, i, n, pos, floor;
+    unsigned               end_tag;
+    __m128i                v;
+    const unsigned char   *name, *q;
+
+    end_tag = (*p == '/');
+    name = p + end_tag;
+
+    if (end - name < 16 || !persona_scan_alpha(*name)) {
+        return NULL;
+    }
+
+    p = name;
+    v = _mm_loadu_si128((const __m128i *) p);
+
+    gt = persona_scan_mask(v, '>');
+    dq = persona_scan_mask(v, '"');
+    sq = persona_scan_mask(v, '\'');
+    eq = persona_scan_mask(v, '=');
+
+    /* spaces, "/" and the other bytes up to 0x20, which are not spaces */
+    ws = (unsigned) _mm_movemask_epi8(
+             _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(' ')),
+                                         v),
+                          _mm_cmpeq_epi8(v, _mm_set1_epi8('/'))));
+
+    n = __builtin_ctz(gt | ws | 0x10000);
+
+    if (n == 16 || ((dq | sq) & ((1u << n) - 1))
+        || (p[n] != '>' && !(persona_scan_class[p[n]] & (PS_WS | PS_SLASH))))
     {
-        return p + 1;
+        return NULL;
+    }
+
+    pos = n;
+    floor = n;
+
+    for ( ;; ) {
+        stop = (gt | dq | sq) >> pos << pos;
+
+        if (stop == 0) {
+            /* names and spaces to the end of the block, or a value */
+
+            if (eq >> pos) {
+                return NULL;
+            }
+
+            p += 16;
+
+            if (end - p < 16) {
+                return NULL;
+            }
+
+            goto load;
+        }
+
+        i = __builtin_ctz(stop);
+
+        if (p[i] == '>') {
+            break;
+        }
+
+        /* "name=" and the quote: [floor, i - 1) holds no "=" */
+
+        if (i < floor + 2
+            || !((eq >> (i - 1)) & 1)
+            || (eq & ((1u << (i - 1)) - 1)) >> floor
+            || ((ws >> (i - 2)) & 1))
+        {
+            return NULL;
+        }
+
+        m = ((p[i] == '"') ? dq : sq) >> (i + 1) << (i + 1);
+
+        if (m) {
+            pos = __builtin_ctz(m) + 1;
+            floor = pos;
+
+            if (pos < 16) {
+                continue;
+            }
+
+            p += 16;
+
+        } else {
+            q = persona_scan_find(p + 16, end, p[i]);
+
+            if (q == NULL) {
+                return NULL;
+            }
+
+            p = q + 1;
+        }
+
+        if (end - p < 16) {
+            return NULL;
+        }
+
+    load:
+
+        v = _mm_loadu_si128((const __m128i *) p);
+
+        gt = persona_scan_mask(v, '>');
+        dq = persona_scan_mask(v, '"');
+        sq = persona_scan_mask(v, '\'');
+        eq = persona_scan_mask(v, '=');
+        ws = (unsigned) _mm_movemask_epi8(
+                 _mm_or_si128(
+                     _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(' ')), v),
+                     _mm_cmpeq_epi8(v, _mm_set1_epi8('/'))));
+
+        pos = 0;
+        floor = 0;
+    }
+
+    if (!end_tag) {
+        persona_scan_raw(s, name, n);
+    }
+
+    return p + i + 1;
+}
+
+#endif
+
+
+/*
+ * After a start tag: does the element hold raw text?  Most names are
+ * told apart by their length and first letter alone.
+ */
+
+static void
+persona_scan_raw(persona_scan_t *s, const unsigned char *name, size_t n)
+{
+    size_t  i;
+
+    if (n < 3 || n > PERSONA_SCAN_TAG_MAX) {
+        return;
+    }
+
+    for (i = 1; i <= PS_ELEM_PLAINTEXT; i++) {
+        if (persona_scan_elems[i].len == n
+            && (unsigned char) persona_scan_elems[i].name[0] == (*name | 0x20))
+        {
+            break;
+        }
+    }
+
+    if (i > PS_ELEM_PLAINTEXT) {
+        return;
     }
 
     s->end_tag = 0;
@@ -392,8 +606,6 @@ persona_scan_tag(persona_scan_t *s, const unsigned char *p,
     }
 
     persona_scan_tag_end(s);
-
-    return p + 1;
 }
 
 
@@ -412,6 +624,7 @@ persona_scan_tag_end(persona_scan_t *s)
 
     for (i = 1; i <= PS_ELEM_PLAINTEXT; i++) {
         if (persona_scan_elems[i].len == s->tag_len
+            && (unsigned char) persona_scan_elems[i].name[0] == s->tag[0]
             && memcmp(persona_scan_elems[i].name, s->tag, s->tag_len) == 0)
         {
             s->state = (i == PS_ELEM_SCRIPT) ? PS_SCRIPT : PS_RAW;
@@ -991,7 +1204,7 @@ persona_scan_run(persona_scan_t *s, const unsigned char *p, size_t len,
             continue;
         }
 
-        lt = persona_scan_find(p, end, '<');
+        lt = persona_scan_lt(p, end);
 
         if (lt == NULL) {
             break;
@@ -1062,12 +1275,62 @@ persona_scan_unhold(persona_scan_t *s, persona_scan_handler_pt h, void *data)
 }
 
 
+/*
+ * Where the HTML context stops mattering in bytes no marker follows: the
+ * end of the last marker that may start there, or NULL if none may.  A
+ * marker starts with "<!", and "!" is rare in HTML: memchr() skips to
+ * each.  A "!" first may follow a "<" of bytes before.
+ */
+
+const unsigned char *
+persona_scan_horizon(const unsigned char *p, const unsigned char *end)
+{
+    size_t                  n;
+    const unsigned char    *q, *last;
+
+    last = NULL;
+
+    for (q = p; (q = memchr(q, '!', end - q)) != NULL; q++) {
+
+        if (q == p) {
+            last = q;
+            continue;
+        }
+
+        if (q[-1] != '<') {
+            continue;
+        }
+
+        /* "<!--persona:" or "<!--/persona:", or as much as there is */
+
+        n = end - (q - 1);
+
+        if (memcmp(q - 1, "<!--persona:", n < 12 ? n : 12) == 0
+            || memcmp(q - 1, "<!--/persona:", n < 13 ? n : 13) == 0)
+        {
+            last = q - 1;
+        }
+    }
+
+    if (last == NULL) {
+        return NULL;
+    }
+
+    return (end - last > PERSONA_SCAN_MARKER_MAX)
+           ? last + PERSONA_SCAN_MARKER_MAX : end;
+}
+
+
 int
 persona_scan_feed(persona_scan_t *s, const unsigned char *p, size_t len,
-    int last, persona_scan_handler_pt h, void *data)
+    int flags, persona_scan_handler_pt h, void *data)
 {
-    int                     rc, m;
+    int                     rc, m, last;
+    size_t                  n;
+    const unsigned char    *q;
     persona_scan_marker_t   mk;
+
+    last = flags & PERSONA_SCAN_LAST;
 
     for ( ;; ) {
 
@@ -1113,13 +1376,32 @@ persona_scan_feed(persona_scan_t *s, const unsigned char *p, size_t len,
             break;
         }
 
-        rc = persona_scan_run(s, p, len, h, data);
+        if (s->quiet) {
+            rc = persona_scan_emit(s, p, len, h, data);
+            if (rc != 0) {
+                return rc;
+            }
+
+            break;
+        }
+
+        n = len;
+
+        if (flags & (PERSONA_SCAN_LAST | PERSONA_SCAN_FINAL)) {
+            /* the context matters only up to the last possible marker */
+
+            q = persona_scan_horizon(p, p + len);
+            n = (q == NULL) ? 0 : (size_t) (q - p);
+            s->quiet = 1;
+        }
+
+        rc = persona_scan_run(s, p, n, h, data);
         if (rc != 0) {
             return rc;
         }
 
-        p += len;
-        len = 0;
+        p += n;
+        len -= n;
     }
 
     if (last && s->in_slot) {

@@ -25,6 +25,11 @@
  *     do not nest.
  *   - At the end of the stream inside a slot, UNCLOSED is emitted after
  *     the last DEFAULT bytes.
+ *   - In the last chunk (or one the caller knows no marker follows),
+ *     the HTML context is followed only up to its last "<!--persona:"
+ *     or "<!--/persona:": no marker can follow, so the rest is one run
+ *     of TEXT or DEFAULT, found at the speed of memchr().
+ *     persona_scan_horizon() tells whether a chunk may hold a marker.
  *   - Chunking never changes the result: the HTML context is kept in the
  *     state, and bytes that may start a marker at the end of a chunk (at
  *     most one marker's length) are held there and emitted, in order,
@@ -77,12 +82,19 @@ typedef struct {
     unsigned        end_tag:1;
 
     unsigned        in_slot:1;
+    unsigned        quiet:1;            /* no marker can follow */
 } persona_scan_t;
 
 
 void persona_scan_init(persona_scan_t *s);
+/* flags of persona_scan_feed() */
+#define PERSONA_SCAN_LAST   1       /* the stream ends with these bytes */
+#define PERSONA_SCAN_FINAL  2       /* no marker starts after them */
+
 int persona_scan_feed(persona_scan_t *s, const unsigned char *p, size_t len,
-    int last, persona_scan_handler_pt h, void *data);
+    int flags, persona_scan_handler_pt h, void *data);
+const unsigned char *persona_scan_horizon(const unsigned char *p,
+    const unsigned char *end);
 
 
 #endif /* PERSONA_SCAN_H */

@@ -296,6 +296,112 @@ test_html_context(void **state)
 }
 
 
+/*
+ * The fast paths (tags read sixteen bytes at a time, the rest of the
+ * stream after its last marker left unscanned) against the scanner fed
+ * one byte at a time, which takes none of them: random HTML made of the
+ * pieces that change the context, in random chunks, the chunks after
+ * the last marker flagged FINAL as the body filter flags them.
+ */
+
+static void
+feed_random(const unsigned char *in, size_t n, unsigned *seed, rec_t *r)
+{
+    size_t                 i, l, k, off[256];
+    persona_scan_t         s;
+
+    persona_scan_init(&s);
+
+    for (k = 0, i = 0; i < n && k < 255; i += l, k++) {
+        *seed = *seed * 1103515245 + 12345;
+        l = 1 + (*seed >> 16) % 97;
+        off[k] = i;
+    }
+
+    off[k] = n;
+
+    /* the first chunk after which no marker may start */
+    for (l = k; l > 0 && persona_scan_horizon(in + off[l - 1], in + off[l])
+                         == NULL; l--) { /* void */ }
+
+    l = (l == 0) ? 0 : l - 1;
+
+    for (i = 0; i < k; i++) {
+        assert_int_equal(persona_scan_feed(&s, in + off[i],
+                                           off[i + 1] - off[i],
+                                           (i + 1 == k ? PERSONA_SCAN_LAST : 0)
+                                           | (i == l ? PERSONA_SCAN_FINAL : 0),
+                                           rec, r), 0);
+    }
+
+    if (k == 0) {
+        persona_scan_feed(&s, NULL, 0, PERSONA_SCAN_LAST, rec, r);
+    }
+}
+
+
+static void
+test_fast_paths(void **state)
+{
+    int              t;
+    size_t           n, i, k;
+    unsigned         seed;
+    unsigned char    in[2048];
+    rec_t            one, all, some;
+    persona_scan_t   s;
+
+    static const char  *piece[] = {
+        "<", ">", "\"", "'", "=", " ", "/", "\n", "\t", "\x01", "!", "-",
+        "a", "x", "div", "class", "S", "--", "<!--", "-->", "]]>", "</",
+        "<!--persona:x-->", "<!--/persona:x-->", "<!--persona:y-->",
+        "<!--/persona:y-->", "<!--pers", "<script>", "</script>",
+        "<style>", "</style>", "<title>", "</TITLE>", "<textarea>",
+        "<plaintext>", "<![CDATA[", "<!DOCTYPE html>", "<?x>",
+        "<!--<script>", "<a href=\"", "\">", "='", "=\"", " data-x=1 ",
+        "<p class=\"a\">", "<img src=\"x\" alt='y'>", "<input",
+        "<a b=\"c\" d='e' f=g h>", "xxxxxxxxxxxxxxxxxxxx", "<span ",
+        "<div class=\"c\" title=\"<!--persona:x-->\">"
+    };
+
+    seed = 7;
+
+    for (t = 0; t < 3000; t++) {
+        seed = seed * 1103515245 + 12345;
+        k = (seed >> 16) % 120;
+
+        for (n = 0; k-- && n < sizeof(in) - 64; n += strlen(piece[i])) {
+            seed = seed * 1103515245 + 12345;
+            i = (seed >> 16) % (sizeof(piece) / sizeof(piece[0]));
+            memcpy(in + n, piece[i], strlen(piece[i]));
+        }
+
+        memset(&one, 0, sizeof(rec_t));
+        memset(&all, 0, sizeof(rec_t));
+        memset(&some, 0, sizeof(rec_t));
+
+        persona_scan_init(&s);
+
+        for (i = 0; i < n; i++) {
+            persona_scan_feed(&s, in + i, 1, i + 1 == n, rec, &one);
+        }
+
+        if (n == 0) {
+            persona_scan_feed(&s, NULL, 0, PERSONA_SCAN_LAST, rec, &one);
+        }
+
+        persona_scan_init(&s);
+        persona_scan_feed(&s, in, n, PERSONA_SCAN_LAST, rec, &all);
+
+        feed_random(in, n, &seed, &some);
+
+        assert_int_equal(all.n, one.n);
+        assert_memory_equal(all.out, one.out, one.n);
+        assert_int_equal(some.n, one.n);
+        assert_memory_equal(some.out, one.out, one.n);
+    }
+}
+
+
 int
 main(void)
 {
@@ -308,6 +414,7 @@ main(void)
         cmocka_unit_test(test_handler_error),
         cmocka_unit_test(test_binary),
         cmocka_unit_test(test_html_context),
+        cmocka_unit_test(test_fast_paths),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
