@@ -11,6 +11,7 @@
  */
 
 
+#include <stdint.h>
 #include <string.h>
 
 #if (defined __SSE2__ && defined __GNUC__)
@@ -92,6 +93,9 @@ static const unsigned char  persona_scan_class[256] = {
     ['-'] = PS_DASH, ['<'] = PS_LT
 };
 
+
+/* a letter a-z as a bit */
+#define PS_LETTER(c)       ((uint32_t) 1 << (((c) - 'a') & 31))
 
 #define PS_ELEM_SCRIPT     1
 #define PS_ELEM_PLAINTEXT  9
@@ -582,19 +586,16 @@ persona_scan_raw(persona_scan_t *s, const unsigned char *name, size_t n)
 {
     size_t  i;
 
-    if (n < 3 || n > PERSONA_SCAN_TAG_MAX) {
-        return;
-    }
+    /* by length, the first letters of the elements: "xmp", "style"... */
 
-    for (i = 1; i <= PS_ELEM_PLAINTEXT; i++) {
-        if (persona_scan_elems[i].len == n
-            && (unsigned char) persona_scan_elems[i].name[0] == (*name | 0x20))
-        {
-            break;
-        }
-    }
+    static const uint32_t  first[PERSONA_SCAN_TAG_MAX + 1] = {
+        0, 0, 0,
+        PS_LETTER('x'), 0, PS_LETTER('s') | PS_LETTER('t'),
+        PS_LETTER('s') | PS_LETTER('i'), PS_LETTER('n'),
+        PS_LETTER('t') | PS_LETTER('n'), PS_LETTER('p')
+    };
 
-    if (i > PS_ELEM_PLAINTEXT) {
+    if (n > PERSONA_SCAN_TAG_MAX || !(first[n] & PS_LETTER(*name | 0x20))) {
         return;
     }
 
