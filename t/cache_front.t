@@ -12,7 +12,6 @@ use Test::More;
 use Persona::Test;
 
 my $t = Persona::Test->new;
-my $front = Persona::Test->new(module => 0);
 
 my $page = "<html><body>\n"
     . "<!--persona:hero-->default hero<!--/persona:hero-->\n"
@@ -86,33 +85,10 @@ CONF
 
 $t->start;
 
-$front->conf(<<"CONF");
-    proxy_cache_path %%DIR%%/cache keys_zone=front:1m;
-
-    server {
-        listen 127.0.0.1:%%PORT0%%;
-
-        location / {
-            proxy_pass http://127.0.0.1:@{[ $t->port(0) ]};
-            proxy_cache front;
-            proxy_cache_valid 200 10m;
-            add_header X-Cache \$upstream_cache_status always;
-        }
-    }
-CONF
-
-$front->start;
+my $front = $t->cache_front;
 
 # two visitors with cookies the module issued, one in each variant
-my %who;
-for my $k (1 .. 64) {
-    my $id = sprintf '%032x', 0xabc000 + $k;
-    my $v = $t->request(GET => '/id',
-        headers => { Cookie => "persona=$id" })->{body};
-    chomp $v;
-    $who{$v} //= $id;
-    last if $who{winter} && $who{control};
-}
+my %who = %{ $t->visitors_in('/id', 0xabc000, qw(winter control)) };
 
 ok($who{winter} && $who{control}, 'a visitor in each variant')
     or BAIL_OUT('no visitors in both variants');

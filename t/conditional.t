@@ -63,15 +63,7 @@ CONF
 
 $t->start;
 
-my %who;
-for my $k (1 .. 64) {
-    my $id = sprintf '%032x', 0xbcd000 + $k;
-    my $v = $t->request(GET => '/id',
-        headers => { Cookie => "persona=$id" })->{body};
-    chomp $v;
-    $who{$v} //= $id;
-    last if $who{winter} && $who{control};
-}
+my %who = %{ $t->visitors_in('/id', 0xbcd000, qw(winter control)) };
 
 ok($who{winter} && $who{control}, 'a visitor in each variant')
     or BAIL_OUT('no visitors in both variants');

@@ -12,7 +12,6 @@ use Test::More;
 use Persona::Test;
 
 my $t = Persona::Test->new;
-my $front = Persona::Test->new(module => 0);
 
 my $page = "<html><body>\n"
     . "<!--persona:hero-->default hero<!--/persona:hero-->\n"
@@ -65,22 +64,7 @@ CONF
 
 $t->start;
 
-$front->conf(<<"CONF");
-    proxy_cache_path %%DIR%%/cache keys_zone=front:1m;
-
-    server {
-        listen 127.0.0.1:%%PORT0%%;
-
-        location / {
-            proxy_pass http://127.0.0.1:@{[ $t->port(0) ]};
-            proxy_cache front;
-            proxy_cache_valid 200 10m;
-            add_header X-Cache \$upstream_cache_status always;
-        }
-    }
-CONF
-
-$front->start;
+my $front = $t->cache_front;
 
 my $u1 = 'persona=' . ('1a' x 16);
 my $u2 = 'persona=' . ('2b' x 16);

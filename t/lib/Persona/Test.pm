@@ -1475,6 +1475,58 @@ sub run_blocks {
     return @res;
 }
 
+# --- what a site has around the module ---
+
+# A caching nginx, without the module, in front of port 0 of this one,
+# started: every 200 cached ten minutes, X-Cache says HIT or MISS.
+
+sub cache_front {
+    my ($self) = @_;
+
+    my $front = Persona::Test->new(module => 0);
+    my $port = $self->port(0);
+
+    $front->conf(<<"CONF");
+    proxy_cache_path %%DIR%%/cache keys_zone=front:1m;
+
+    server {
+        listen 127.0.0.1:%%PORT0%%;
+
+        location / {
+            proxy_pass http://127.0.0.1:$port;
+            proxy_cache front;
+            proxy_cache_valid 200 10m;
+            add_header X-Cache \$upstream_cache_status always;
+        }
+    }
+CONF
+
+    $front->start;
+
+    return $front;
+}
+
+# Visitors, one in each variant named: ids from $base up, whose variant
+# GET $uri answers in its body; a hash of variant => id.
+
+sub visitors_in {
+    my ($self, $uri, $base, @variants) = @_;
+
+    my %who;
+
+    for my $k (1 .. 64) {
+        my $id = sprintf '%032x', $base + $k;
+        my $v = $self->request(GET => $uri,
+            headers => { Cookie => "persona=$id" })->{body};
+        chomp $v;
+        $who{$v} //= $id;
+        last unless grep { !$who{$_} } @variants;
+    }
+
+    return { map { $_ => $who{$_} } @variants };
+}
+
+
 # --- backends ---
 
 sub backend {
