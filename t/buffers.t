@@ -1,4 +1,4 @@
-# Buffers shared with the filters after the module (issue 10, item 4):
+# Buffers shared with the filters after the module:
 # the body filter may reuse only buffers it owns and that nobody holds any
 # more.  A slow add_before_body subrequest keeps the page's buffers in the
 # postpone filter; gzip with small gzip_buffers and a slow reader keeps
@@ -116,13 +116,13 @@ for my $loc (qw(before before-unbuffered)) {
 
         my $res = $t->request(GET => "/$loc/", headers => $h);
         is($res->{body}, "SUBREQ$want",
-            "item 4: add_before_body of a slow subrequest, $loc, $who");
+            "add_before_body of a slow subrequest, $loc, $who");
     }
 }
 
 my $res = $t->request(GET => '/before-after/', headers => { 'X-Member' => 1 });
 is($res->{body}, "SUBREQ${member}SUBREQ",
-    'item 4: add_before_body and add_after_body, both slow');
+    'add_before_body and add_after_body, both slow');
 
 # gzip after the module, small gzip_buffers, a client that reads slowly
 # (or limit_rate, which holds the output the same way, more reliably)
@@ -148,7 +148,7 @@ for my $loc (qw(gzip gzip-limited)) {
         }
     }
 
-    is($bad, 0, "item 4: $loc with gzip_buffers 2 1k and "
+    is($bad, 0, "$loc with gzip_buffers 2 1k and "
         . ($loc eq 'gzip' ? 'a slow reader' : 'limit_rate')
         . ": $runs runs, none corrupted");
 }

@@ -1,4 +1,4 @@
-# A caching nginx in front of the module's nginx (issue 10, item 2): two
+# A caching nginx in front of the module's nginx: two
 # visitors in two variants, whose pages carry their own id, never receive
 # each other's page, whatever expires, add_header, the upstream's
 # Cache-Control or proxy_hide_header do; a personalized response always
@@ -109,18 +109,18 @@ for my $loc (qw(expires expires-max add-header upstream upstream-expires
     # what the module's nginx says, directly
 
     my $res = $t->request(GET => $uri, headers => { Cookie => "persona=$u1" });
-    is($res->{body}, page_of($res, $u1), "item 2: $loc: u1's page");
+    is($res->{body}, page_of($res, $u1), "$loc: u1's page");
 
     my $cc = join ', ', $res->header_values('Cache-Control');
 
     if ($loc eq 'vary') {
         like(join(', ', $res->header_values('Vary')), qr/\bCookie\b/i,
-            "item 2: $loc: Vary: Cookie kept after expires and add_header");
+            "$loc: Vary: Cookie kept after expires and add_header");
     } else {
         like($cc, qr/\b(?:private|no-store)\b/i,
-            "item 2: $loc: Cache-Control says private ($cc)");
+            "$loc: Cache-Control says private ($cc)");
         unlike($cc, qr/\bpublic\b/i,
-            "item 2: $loc: Cache-Control never says public ($cc)");
+            "$loc: Cache-Control never says public ($cc)");
     }
 
     # through the cache: u1 first, then u3, then u1 again
@@ -130,7 +130,7 @@ for my $loc (qw(expires expires-max add-header upstream upstream-expires
         $res = $front->request(GET => $uri,
             headers => { Cookie => "persona=$id" });
         is($res->{body}, page_of($res, $id),
-            "item 2: $loc through a shared cache: $name gets $name\'s page"
+            "$loc through a shared cache: $name gets $name\'s page"
             . ' (X-Cache: ' . ($res->header('X-Cache') // '') . ')');
     }
 }

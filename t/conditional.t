@@ -1,4 +1,4 @@
-# Conditional requests on personalized pages (issue 10, item 3): one
+# Conditional requests on personalized pages: one
 # visitor's validator must never get a 304 for another visitor's page.
 # A validator matches only the same personalized content, or there is no
 # 304 at all; a 304 that is sent says private and carries neither a strong
@@ -81,7 +81,7 @@ for my $where ([ static => '/index.html' ], [ proxied => '/up/' ],
     my ($name, $uri) = @$where;
 
     my $r1 = $t->request(GET => $uri, headers => { Cookie => "persona=$u1" });
-    like($r1->{body}, qr/<b>winter<\/b>/, "item 3: $name: u1 sees winter");
+    like($r1->{body}, qr/<b>winter<\/b>/, "$name: u1 sees winter");
     my $etag = $r1->header('ETag');
 
     my @cond = (
@@ -100,9 +100,9 @@ for my $where ([ static => '/index.html' ], [ proxied => '/up/' ],
 
         my $r3 = $t->request(GET => $uri,
             headers => { Cookie => "persona=$u3", $h => $v });
-        is($r3->{status}, 200, "item 3: $name: u3 with $what: no 304");
+        is($r3->{status}, 200, "$name: u3 with $what: no 304");
         like($r3->{body}, qr/<i>control<\/i>/,
-            "item 3: $name: u3 with $what: u3's own page");
+            "$name: u3 with $what: u3's own page");
     }
 
     # a 304 to the visitor whose page it is may be fine, but then it is
@@ -120,15 +120,15 @@ for my $where ([ static => '/index.html' ], [ proxied => '/up/' ],
         if ($r->{status} == 304) {
             like(join(', ', $r->header_values('Cache-Control')),
                 qr/\b(?:private|no-store)\b/,
-                "item 3: $name: 304 to u1 with $what says private");
+                "$name: 304 to u1 with $what says private");
             unlike($r->header('ETag') // 'W/', qr/^"/,
-                "item 3: $name: 304 to u1 with $what: no strong ETag");
+                "$name: 304 to u1 with $what: no strong ETag");
             ok(!defined $r->header('Last-Modified'),
-                "item 3: $name: 304 to u1 with $what: no Last-Modified");
+                "$name: 304 to u1 with $what: no Last-Modified");
         } else {
-            is($r->{status}, 200, "item 3: $name: u1 with $what: 200");
+            is($r->{status}, 200, "$name: u1 with $what: 200");
             like($r->{body}, qr/<b>winter<\/b>/,
-                "item 3: $name: u1 with $what: the page");
+                "$name: u1 with $what: the page");
         }
     }
 }

@@ -1,8 +1,8 @@
-# Conversion beacons whatever way the client sends a small body (issue 10,
-# item 1): chunked, in two writes after the headers, together with headers
-# that fill most of client_header_buffer_size, over HTTP/2 in one or two
-# DATA frames.  Each answers 204 and logs exactly one event; a body over
-# the limit answers 413 and logs none.
+# Conversion beacons whatever way the client sends a small body: chunked,
+# in two writes after the headers, together with headers that fill most of
+# client_header_buffer_size, over HTTP/2 in one or two DATA frames.  Each
+# answers 204 and logs exactly one event; a body over the limit answers
+# 413 and logs none.
 
 use strict;
 use warnings;
@@ -104,15 +104,15 @@ for my $c (@cases) {
     my $res = $t->request(POST => '/persona/convert', %o, delay => 0.1,
         headers => \%h);
 
-    is($res->{status}, 204, "item 1: $name: 204");
+    is($res->{status}, 204, "$name: 204");
 
     # the log line is written a moment after the response
     my @e;
     eval { wait_for("the event of v$n", 5,
         sub { @e = grep { $_->{id} eq "v$n" } events() }) };
-    is(scalar @e, 1, "item 1: $name: one event");
-    is($e[0] && $e[0]{goal}, 'purchase', "item 1: $name: its goal");
-    is($e[0] && $e[0]{value}, 12.5, "item 1: $name: its value");
+    is(scalar @e, 1, "$name: one event");
+    is($e[0] && $e[0]{goal}, 'purchase', "$name: its goal");
+    is($e[0] && $e[0]{value}, 12.5, "$name: its value");
 }
 
 # too large: 413 and no event, whatever the framing
@@ -136,9 +136,9 @@ for my $c (
     my $res = $t->request(POST => '/persona/convert', %o, delay => 0.1,
         headers => \%h);
 
-    is($res->{status}, 413, "item 1: body over the limit, $name: 413");
+    is($res->{status}, 413, "body over the limit, $name: 413");
     is(scalar(grep { $_->{id} eq "v$n" } events()), 0,
-        "item 1: body over the limit, $name: no event");
+        "body over the limit, $name: no event");
 }
 
 $t->stop;

@@ -1,8 +1,8 @@
-# The visitor cookie in the cases a browser really produces (issue 10,
-# item 11): an error finalized by a filter (416) still carries the cookie
-# of the new id it was built for; two "persona" cookies (another path or
-# domain) keep one id instead of a new one per request; a visitor who
-# withdraws consent gets the cookie expired.
+# The visitor cookie in the cases a browser really produces: an error
+# finalized by a filter (416) still carries the cookie of the new id it
+# was built for; two "persona" cookies (another path or domain) keep one
+# id instead of a new one per request; a visitor who withdraws consent
+# gets the cookie expired.
 
 use strict;
 use warnings;
@@ -79,10 +79,10 @@ for my $case (map { my $p = $_; map { [ $p, $_ ] } @errors } @protocols) {
     my $name = "$proto, $h";
 
     my $res = $t->request(GET => '/file.txt', %o, headers => { $h => $hv });
-    is($res->{status}, $status, "item 11: $name: $status");
+    is($res->{status}, $status, "$name: $status");
 
     my $id = cookie_id($res);
-    ok($id, "item 11: $name: the $status carries the new visitor's cookie")
+    ok($id, "$name: the $status carries the new visitor's cookie")
         or diag(explain $res->{headers});
 
     SKIP: {
@@ -90,7 +90,7 @@ for my $case (map { my $p = $_; map { [ $p, $_ ] } @errors } @protocols) {
         my $r = $t->request(GET => '/id', %o,
             headers => { Cookie => "persona=$id" });
         ok(!defined cookie_id($r) && $r->{body} =~ /^id=$id /,
-            "item 11: $name: the next request keeps that id");
+            "$name: the next request keeps that id");
     }
 }
 
@@ -115,10 +115,10 @@ for my $case ([ 'two valid ids' => "persona=$a; persona=$b", [ $a, $b ] ],
         push @ids, $res->{body} =~ /^id=(\w*) /;
     }
 
-    is($new, 0, "item 11: $name: no new id is set");
+    is($new, 0, "$name: no new id is set");
     ok(@ids == 3 && (grep { $_ eq $ids[0] } @ids) == 3
         && grep({ $_ eq $ids[0] } @$ok),
-        "item 11: $name: the same id each time, one of the cookies' "
+        "$name: the same id each time, one of the cookies' "
         . "(@ids)");
 }
 
@@ -135,21 +135,21 @@ for my $case ([ 'no consent any more' => { Cookie => "persona=$id" } ],
 
     my $res = $t->request(GET => '/index.html', port => $t->port(1),
         headers => $h);
-    is($res->{body}, "<p>default</p>\n", "item 11: $name: default content");
+    is($res->{body}, "<p>default</p>\n", "$name: default content");
 
     my @c = grep { /^persona=/ } $res->header_values('Set-Cookie');
-    is(scalar @c, 1, "item 11: $name: one Set-Cookie for the old cookie");
+    is(scalar @c, 1, "$name: one Set-Cookie for the old cookie");
     like($c[0] // '',
         qr/^persona=(?:[^;]*)?;.*(?:Max-Age=0\b|Expires=Thu, 01 Jan 1970)/i,
-        "item 11: $name: it expires the cookie");
+        "$name: it expires the cookie");
     unlike($c[0] // '', qr/^persona=[0-9a-f]{32}/,
-        "item 11: $name: and does not repeat the id");
+        "$name: and does not repeat the id");
 }
 
 my $res = $t->request(GET => '/index.html', port => $t->port(1),
     headers => { Cookie => 'consent=no' });
 is(scalar $res->header_values('Set-Cookie'), 0,
-    'item 11: no consent and no cookie: no Set-Cookie');
+    'no consent and no cookie: no Set-Cookie');
 
 $t->stop;
 

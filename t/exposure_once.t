@@ -1,5 +1,5 @@
 # One page view, one exposure per experiment shown, whatever built the
-# page (issue 10, item 6): a variant read by SSI is an exposure; SSI
+# page: a variant read by SSI is an exposure; SSI
 # subrequests logged with log_subrequest on do not log the main request's
 # events again.
 
@@ -96,12 +96,12 @@ for my $v (qw(winter control)) {
         my $visitor = $id;
         my $res = $t->request(GET => $uri,
             headers => { 'X-User-Id' => $visitor });
-        like($res->{body}, $shown, "item 6: $name, $v: the variant shown");
+        like($res->{body}, $shown, "$name, $v: the variant shown");
 
         my @e = grep { $_->{experiment} eq 'hero' } events_of($visitor);
-        is(scalar @e, 1, "item 6: $name, $v: one exposure")
+        is(scalar @e, 1, "$name, $v: one exposure")
             or diag(explain \@e);
-        is($e[0] && $e[0]{variant}, $v, "item 6: $name, $v: its variant");
+        is($e[0] && $e[0]{variant}, $v, "$name, $v: its variant");
 
         # start the next case from an empty log
         truncate "$t->{dir}/exposure.log", 0;

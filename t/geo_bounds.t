@@ -1,4 +1,4 @@
-# Numbers from a geo database are untrusted (issue 10, item 5): a
+# Numbers from a geo database are untrusted: a
 # database with impossible coordinates is refused, at nginx -t and when
 # it replaces a good one, and every double a variable prints comes out as
 # a short, faithful number, however large it is.
@@ -66,9 +66,9 @@ sub conf_for { my ($db) = @_; return $conf =~ s/DB\.mmdb/$db.mmdb/r }
 for my $bad (qw(huge_latitude huge_longitude latitude_91 longitude_181)) {
     $t->conf(conf_for($bad));
     my ($rc, $out) = $t->nginx_t;
-    isnt($rc, 0, "item 5: nginx -t refuses a database with $bad")
+    isnt($rc, 0, "nginx -t refuses a database with $bad")
         or diag($out);
-    like($out, qr/\Q$bad.mmdb\E/, "item 5: $bad: the message names the file");
+    like($out, qr/\Q$bad.mmdb\E/, "$bad: the message names the file");
 }
 
 # a replacement with impossible coordinates is refused, the old data stays
@@ -82,7 +82,7 @@ sub geo {
     return { $body =~ /(\w+)=(\S*)/g };
 }
 
-is(geo()->{lat}, '48.8566', 'item 5: latitude from the good database');
+is(geo()->{lat}, '48.8566', 'latitude from the good database');
 
 for my $bad (qw(huge_latitude longitude_181)) {
     my $before = () = $t->error_log =~ /not reloaded/g;
@@ -96,11 +96,11 @@ for my $bad (qw(huge_latitude longitude_181)) {
             (() = $t->error_log =~ /not reloaded/g) > $before
         });
     };
-    ok($refused, "item 5: replacement with $bad refused");
+    ok($refused, "replacement with $bad refused");
 
     my $g = geo();
     is("$g->{lat} $g->{lon}", '48.8566 2.3522',
-        "item 5: after the $bad replacement, the old coordinates stay");
+        "after the $bad replacement, the old coordinates stay");
 }
 
 $t->stop;
@@ -129,7 +129,7 @@ CONF
 $t->start;
 
 my $res = $t->request(GET => '/score/');
-is($res->{status}, 200, 'item 5: doubles: 200');
+is($res->{status}, 200, 'doubles: 200');
 
 my @got = $res->{body} =~ /\[([^\]]*)\]/g;
 
@@ -137,10 +137,10 @@ for my $i (0 .. $#doubles) {
     my ($name, $score) = @{ $doubles[$i] };
     my $s = $got[$i] // '';
 
-    ok(length $s <= 32, "item 5: double $name: at most 32 characters ($s)");
+    ok(length $s <= 32, "double $name: at most 32 characters ($s)");
     ok($s =~ /^-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?$/
         && abs($s - $score) <= abs($score) * 1e-4 + 1e-4,
-        "item 5: double $name: a faithful number ($s for $score)");
+        "double $name: a faithful number ($s for $score)");
 }
 
 $t->stop;

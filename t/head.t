@@ -1,7 +1,7 @@
-# HEAD and GET of a personalized location carry the same headers (issue
-# 10, item 10): no Content-Length, weak ETag, no Last-Modified, no
-# Accept-Ranges, Cache-Control: private, the cookie of a new visitor,
-# for static files and proxied pages, over HTTP/1.1 and HTTP/2.
+# HEAD and GET of a personalized location carry the same headers: no
+# Content-Length, weak ETag, no Last-Modified, no Accept-Ranges,
+# Cache-Control: private, the cookie of a new visitor, for static files
+# and proxied pages, over HTTP/1.1 and HTTP/2.
 
 use strict;
 use warnings;
@@ -66,17 +66,17 @@ for my $case (
     my $get = $t->request(GET => $uri, headers => $h, %o);
     my $head = $t->request(HEAD => $uri, headers => $h, %o);
 
-    is($head->{status}, $get->{status}, "item 10: $name: same status");
+    is($head->{status}, $get->{status}, "$name: same status");
 
     for my $k (@compared) {
         is(join("\n", $head->header_values($k)) || undef,
             join("\n", $get->header_values($k)) || undef,
-            "item 10: $name: same $k");
+            "$name: same $k");
     }
 
     is(scalar $head->header_values('Set-Cookie'),
         scalar $get->header_values('Set-Cookie'),
-        "item 10: $name: Set-Cookie on both or neither");
+        "$name: Set-Cookie on both or neither");
 }
 
 $t->stop;

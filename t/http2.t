@@ -1,6 +1,6 @@
 # The filter, the visitor cookie, exposures and conversions over HTTP/2,
 # cleartext with prior knowledge and over TLS with ALPN, as browsers use
-# it (issue 10: the suite gains an HTTP/2 listener).  HTTP/2 has no
+# it (over an HTTP/2 listener).  HTTP/2 has no
 # chunked encoding and no Content-Length to lean on: the body arrives in
 # DATA frames.
 

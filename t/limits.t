@@ -1,4 +1,4 @@
-# What one response may cost (issue 10, item 8): a template is rendered
+# What one response may cost: a template is rendered
 # once per request and reused, not once per occurrence kept in the request
 # pool; what one response may add is bounded, with a warning when the
 # bound is hit.  Here a 10 KB template fills 5000 slots of a 200 KB page:
@@ -51,13 +51,13 @@ $t->write_file('html/small.html',
 my $small = $t->request(GET => '/small.html',
     headers => { 'X-Name' => 'Ann' });
 like($small->{body}, qr/^<div class="offer">Hello Ann\. x+<\/div>\n\n\z/,
-    'item 8: one slot, one rendering');
+    'one slot, one rendering');
 
 my $before = rss_peak();
 
 my $res = $t->request(GET => '/many.html', headers => { 'X-Name' => 'Ann' },
     timeout => 60);
-is($res->{status}, 200, 'item 8: 5000 slots of a 10 KB template: 200');
+is($res->{status}, 200, '5000 slots of a 10 KB template: 200');
 
 my $len = length $res->{body};
 my $grew = rss_peak() - $before;
@@ -66,13 +66,13 @@ diag(sprintf 'response %.1f MB, worker peak RSS grew by %.1f MB',
     $len / 1e6, $grew / 1e6);
 
 ok($len <= 16e6,
-    sprintf('item 8: the response is bounded (%.1f MB, at most 16 MB)',
+    sprintf('the response is bounded (%.1f MB, at most 16 MB)',
         $len / 1e6));
 ok($grew <= 32e6,
-    sprintf('item 8: the worker does not keep every rendering '
+    sprintf('the worker does not keep every rendering '
         . '(peak RSS +%.1f MB, at most 32 MB)', $grew / 1e6));
 like($t->error_log, qr/\[warn\].*persona.*(?:limit|bound|exceed|too)/i,
-    'item 8: a warning says the bound was hit');
+    'a warning says the bound was hit');
 
 $t->stop;
 

@@ -1,4 +1,4 @@
-# Markers from user input (issue 10, item 7): text a visitor controls,
+# Markers from user input: text a visitor controls,
 # reflected inside script, style, textarea, title or another kind of
 # comment, is not a marker; the filter leaves it as it is and fills the
 # page's real slot.  A slot is filled at most once per response.
@@ -93,7 +93,7 @@ for my $v (qw(winter control)) {
             . "<p>footer</p>\n</body></html>\n";
 
         is($res->{body}, $want,
-            "item 7: marker inside $name, $v: reflected text kept, "
+            "marker inside $name, $v: reflected text kept, "
             . 'real slot ' . ($v eq 'winter' ? 'filled' : 'kept'));
     }
 
@@ -102,16 +102,16 @@ for my $v (qw(winter control)) {
 
     if ($v eq 'winter') {
         my $n = () = $res->{body} =~ /<b>WINTER<\/b>/g;
-        is($n, 1, 'item 7: a slot twice in the page is filled once');
+        is($n, 1, 'a slot twice in the page is filled once');
         like($res->{body}, qr/SECOND/,
-            'item 7: the second occurrence keeps its default content');
+            'the second occurrence keeps its default content');
     } else {
         like($res->{body}, qr/FIRST.*SECOND/s,
-            'item 7: a slot twice in the page, control: both defaults');
+            'a slot twice in the page, control: both defaults');
     }
 
     unlike($res->{body}, qr/<!--\/?persona:/,
-        "item 7: a slot twice in the page, $v: markers removed");
+        "a slot twice in the page, $v: markers removed");
 }
 
 $t->stop;

@@ -1,4 +1,4 @@
-# A condition that cannot be evaluated is false (issue 10, item 9): a
+# A condition that cannot be evaluated is false: a
 # pathological regular expression against a hostile header gives up
 # cheaply, the page is still served with the condition false, and a
 # warning, rate-limited, says so.
@@ -38,20 +38,20 @@ CONF
 $t->start;
 
 is($t->request(GET => '/', headers => { 'X-Foo' => 'aaaa' })->{body},
-    "<p>MATCHED</p>\n", 'item 9: the condition holds for a plain value');
+    "<p>MATCHED</p>\n", 'the condition holds for a plain value');
 
 my $evil = ('a' x 40) . 'b';
 
 my $res = $t->request(GET => '/', headers => { 'X-Foo' => $evil },
     timeout => 20);
-is($res->{status}, 200, 'item 9: hostile header: the page is served');
+is($res->{status}, 200, 'hostile header: the page is served');
 is($res->{body}, "<p>DEFAULT</p>\n",
-    'item 9: hostile header: the condition is false');
+    'hostile header: the condition is false');
 
 $res = $t->request(GET => '/segments', headers => { 'X-Foo' => $evil },
     timeout => 20);
-is($res->{status}, 200, 'item 9: hostile header, segment: served');
-is($res->{body}, "[]\n", 'item 9: hostile header: not in the segment');
+is($res->{status}, 200, 'hostile header, segment: served');
+is($res->{body}, "[]\n", 'hostile header: not in the segment');
 
 my $n = 10;
 my $served = 0;
@@ -60,12 +60,12 @@ for (1 .. $n) {
         timeout => 20);
     $served++ if $r->{status} == 200 && $r->{body} eq "<p>DEFAULT</p>\n";
 }
-is($served, $n, "item 9: $n more hostile requests, all served");
+is($served, $n, "$n more hostile requests, all served");
 
 my @warn = grep { /\[warn\].*persona/ } split /\n/, $t->error_log;
-ok(@warn >= 1, 'item 9: a warning names the failed condition')
+ok(@warn >= 1, 'a warning names the failed condition')
     or diag($t->error_log);
-ok(@warn < $n, 'item 9: warnings are rate-limited (' . scalar(@warn)
+ok(@warn < $n, 'warnings are rate-limited (' . scalar(@warn)
     . ' for ' . ($n + 2) . ' failures)');
 
 $t->stop;

@@ -1,4 +1,4 @@
-# Only workers serve requests (issue 10, item 12): the cache manager and
+# Only workers serve requests: the cache manager and
 # the cache loader of a proxy_cache_path must not run the geo and CRM
 # reload timers, nor make their own copy of the geo database, nor open the
 # segment store.
@@ -98,16 +98,16 @@ my @lines = split /\n/, substr($t->error_log, $log_from);
 my %from = map { /\] (\d+)#\d+: .*persona/ ? ($1 => 1) : () } @lines;
 
 for my $pid (@cache) {
-    ok(!$from{$pid}, "item 12: no persona log line from the $p{$pid}")
+    ok(!$from{$pid}, "no persona log line from the $p{$pid}")
         or diag(join "\n", grep { /\] $pid#/ } @lines);
 
     my %master = map { $_ => 1 } geo_copies($t->master_pid);
     my @own = grep { !$master{$_} } geo_copies($pid);
     is(scalar @own, 0,
-        "item 12: the $p{$pid} made no copy of the geo database");
+        "the $p{$pid} made no copy of the geo database");
 
     is(maps_file($pid, "$t->{dir}/crm.mdb"), 0,
-        "item 12: the $p{$pid} has not opened the segment store");
+        "the $p{$pid} has not opened the segment store");
 }
 
 ok($from{$_}, "the worker $_ logged its reload") for @workers;

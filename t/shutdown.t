@@ -1,9 +1,9 @@
-# A graceful stop with requests still delayed by limit_req (issue 10, item
-# 13): persona on at http level with a slot and an exposure log, two
-# pipelined HEAD requests on one keepalive connection, the second held by
-# limit_req, then QUIT.  A worker once exited on signal 11 here; no
-# crash is acceptable, at shutdown included.  The loop is bounded (30
-# stops); the ASan build and the soak are the tools that look harder.
+# A graceful stop with requests still delayed by limit_req: persona on at
+# http level with a slot and an exposure log, two pipelined HEAD requests
+# on one keepalive connection, the second held by limit_req, then QUIT.  A
+# worker once exited on signal 11 here; no crash is acceptable, at
+# shutdown included.  The loop is bounded (30 stops); the ASan build and
+# the soak are the tools that look harder.
 
 use strict;
 use warnings;
@@ -83,9 +83,9 @@ for my $run (1 .. $runs) {
     $clean++ if $t->stop;
 }
 
-is($clean, $runs, "item 13: $runs graceful stops with a delayed request, "
+is($clean, $runs, "$runs graceful stops with a delayed request, "
     . 'no worker crashed');
 is($answered, int(($runs + 1) / 2),
-    'item 13: the first request was answered whenever it was waited for');
+    'the first request was answered whenever it was waited for');
 
 done_testing;
