@@ -132,6 +132,8 @@ static int persona_scan_emit(persona_scan_t *s, const unsigned char *p,
     size_t len, persona_scan_handler_pt h, void *data);
 static int persona_scan_marker(persona_scan_t *s, persona_scan_marker_t *m,
     const unsigned char *at, persona_scan_handler_pt h, void *data);
+static const unsigned char *persona_scan_closing(persona_scan_t *s,
+    const unsigned char *p, const unsigned char *end, unsigned char ch);
 static const unsigned char *persona_scan_html(persona_scan_t *s,
     const unsigned char *p, const unsigned char *end);
 static const unsigned char *persona_scan_find(const unsigned char *p,
@@ -682,6 +684,20 @@ persona_scan_end_tag(persona_scan_t *s, unsigned char c, const char *name,
 
 
 /*
+ * In a comment or a CDATA section, ended by "-->" or "]]>": the next
+ * byte to look at, skipping to the next "-" or "]" (ch) unless a run of
+ * them is under way; NULL if there is none.
+ */
+
+static const unsigned char *
+persona_scan_closing(persona_scan_t *s, const unsigned char *p,
+    const unsigned char *end, unsigned char ch)
+{
+    return (s->dashes == 0) ? memchr(p, ch, end - p) : p;
+}
+
+
+/*
  * Follows the HTML context from p, in any state but PS_DATA, until the
  * context is text again or the bytes end; returns where it stopped.
  */
@@ -917,18 +933,13 @@ persona_scan_html(persona_scan_t *s, const unsigned char *p,
             break;
 
         case PS_CDATA:
-            if (s->dashes == 0) {
-                q = memchr(p, ']', end - p);
+            p = persona_scan_closing(s, p, end, ']');
 
-                if (q == NULL) {
-                    return end;
-                }
-
-                p = q;
-                c = *p;
+            if (p == NULL) {
+                return end;
             }
 
-            p++;
+            c = *p++;
 
             if (c == ']') {
                 s->dashes += (s->dashes < 2);
@@ -972,18 +983,13 @@ persona_scan_html(persona_scan_t *s, const unsigned char *p,
                 break;
 
             case PS_COMMENT_BODY:
-                if (s->dashes == 0) {
-                    q = memchr(p, '-', end - p);
+                p = persona_scan_closing(s, p, end, '-');
 
-                    if (q == NULL) {
-                        return end;
-                    }
-
-                    p = q;
-                    c = *p;
+                if (p == NULL) {
+                    return end;
                 }
 
-                p++;
+                c = *p++;
 
                 if (c == '-') {
                     s->dashes += (s->dashes < 2);
