@@ -10,7 +10,7 @@
  */
 
 
-#include "ngx_http_persona_module.h"
+#include "ngx_http_persona.h"
 
 
 /* persona_bots exclude [condition] | include */

@@ -10,7 +10,7 @@
  */
 
 
-#include "ngx_http_persona_module.h"
+#include "ngx_http_persona.h"
 
 #include "persona_channel.h"
 #include "persona_device.h"

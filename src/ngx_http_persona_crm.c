@@ -21,7 +21,7 @@
  */
 
 
-#include "ngx_http_persona_module.h"
+#include "ngx_http_persona.h"
 
 #include <lmdb.h>
 

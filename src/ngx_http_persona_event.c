@@ -19,7 +19,7 @@
  */
 
 
-#include "ngx_http_persona_module.h"
+#include "ngx_http_persona.h"
 
 
 static ngx_int_t ngx_http_persona_exposures_variable(ngx_http_request_t *r,

@@ -17,7 +17,7 @@
  */
 
 
-#include "ngx_http_persona_module.h"
+#include "ngx_http_persona.h"
 
 #include <maxminddb.h>
 #include <sys/mman.h>

@@ -14,7 +14,7 @@
  */
 
 
-#include "ngx_http_persona_module.h"
+#include "ngx_http_persona.h"
 
 
 static ngx_http_persona_ctx_t *ngx_http_persona_lua_ctx(

@@ -23,7 +23,7 @@
  */
 
 
-#include "ngx_http_persona_module.h"
+#include "ngx_http_persona.h"
 
 #include "persona_stats.h"
 

@@ -9,7 +9,7 @@
  */
 
 
-#include "ngx_http_persona_module.h"
+#include "ngx_http_persona.h"
 
 #include "persona_channel.h"
 #include "persona_list.h"

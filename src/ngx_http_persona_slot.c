@@ -19,7 +19,7 @@
  */
 
 
-#include "ngx_http_persona_module.h"
+#include "ngx_http_persona.h"
 
 
 static char *ngx_http_persona_resolve_slots(ngx_conf_t *cf,

@@ -18,7 +18,7 @@
  */
 
 
-#include "ngx_http_persona_module.h"
+#include "ngx_http_persona.h"
 
 #include "persona_sign.h"
 #include "persona_token.h"

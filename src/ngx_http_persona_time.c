@@ -13,7 +13,7 @@
  */
 
 
-#include "ngx_http_persona_module.h"
+#include "ngx_http_persona.h"
 
 #include <dirent.h>
 

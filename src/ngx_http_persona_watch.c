@@ -19,7 +19,7 @@
  */
 
 
-#include "ngx_http_persona_module.h"
+#include "ngx_http_persona.h"
 
 
 struct ngx_http_persona_watch_s {

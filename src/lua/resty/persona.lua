@@ -59,7 +59,7 @@ if not pcall(function() return C.ngx_http_persona_ffi_id end) then
 end
 
 
--- return codes, as in src/ngx_http_persona_module.h
+-- return codes, as in src/ngx_http_persona.h
 local FFI_OK = 0
 local FFI_DECLINED = -5
 local FFI_UNKNOWN = -10

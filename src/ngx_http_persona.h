@@ -35,8 +35,8 @@
  */
 
 
-#ifndef _NGX_HTTP_PERSONA_MODULE_H_INCLUDED_
-#define _NGX_HTTP_PERSONA_MODULE_H_INCLUDED_
+#ifndef _NGX_HTTP_PERSONA_H_INCLUDED_
+#define _NGX_HTTP_PERSONA_H_INCLUDED_
 
 
 #include <ngx_config.h>
@@ -735,4 +735,4 @@ int ngx_http_persona_ffi_convert(ngx_http_request_t *r,
     size_t value_len);
 
 
-#endif /* _NGX_HTTP_PERSONA_MODULE_H_INCLUDED_ */
+#endif /* _NGX_HTTP_PERSONA_H_INCLUDED_ */
