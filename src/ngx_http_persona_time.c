@@ -224,7 +224,7 @@ ngx_http_persona_load_zones(ngx_conf_t *cf,
             continue;
         }
 
-        /* one byte more than the file: a file that grew is seen */
+        /* one byte more than the file: one that grew since is skipped */
 
         size = (size_t) ngx_file_size(&fi) + 1;
 
