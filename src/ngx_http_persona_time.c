@@ -29,11 +29,19 @@ typedef struct {
 } ngx_http_persona_zone_t;
 
 
+/* one read buffer for every file of the tree, the size of the largest */
+
+typedef struct {
+    u_char                     *data;
+    size_t                      size;
+} ngx_http_persona_tz_buf_t;
+
+
 static ngx_int_t ngx_http_persona_time_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_persona_load_zones(ngx_conf_t *cf,
     ngx_http_persona_main_conf_t *pmcf, ngx_str_t *dir, ngx_str_t *prefix,
-    ngx_uint_t depth);
+    ngx_uint_t depth, ngx_http_persona_tz_buf_t *buf);
 static void *ngx_http_persona_tz_alloc(void *data, size_t size);
 static int ngx_libc_cdecl ngx_http_persona_zone_cmp(const void *one,
     const void *two);
@@ -61,7 +69,9 @@ ngx_http_variable_t  ngx_http_persona_time_vars[] = {
 char *
 ngx_http_persona_time_init(ngx_conf_t *cf, ngx_http_persona_main_conf_t *pmcf)
 {
-    ngx_str_t  dir, prefix;
+    ngx_int_t                  rc;
+    ngx_str_t                  dir, prefix;
+    ngx_http_persona_tz_buf_t  buf;
 
     if (pmcf->zones_dir.len == 0) {
         ngx_str_set(&pmcf->zones_dir, "/usr/share/zoneinfo");
@@ -94,7 +104,23 @@ ngx_http_persona_time_init(ngx_conf_t *cf, ngx_http_persona_main_conf_t *pmcf)
     dir = pmcf->zones_dir;
     ngx_str_null(&prefix);
 
-    if (ngx_http_persona_load_zones(cf, pmcf, &dir, &prefix, 0) != NGX_OK) {
+    /*
+     * The zones are read again at every reload, by the master: a buffer
+     * per file or per directory in a pool would leave holes in the
+     * master's heap that the new cycle's blocks pin (megabytes after a
+     * few reloads); one small heap buffer, freed now, leaves none.
+     */
+
+    buf.data = NULL;
+    buf.size = 0;
+
+    rc = ngx_http_persona_load_zones(cf, pmcf, &dir, &prefix, 0, &buf);
+
+    if (buf.data != NULL) {
+        ngx_free(buf.data);
+    }
+
+    if (rc != NGX_OK) {
         return NGX_CONF_ERROR;
     }
 
@@ -115,12 +141,12 @@ ngx_http_persona_time_init(ngx_conf_t *cf, ngx_http_persona_main_conf_t *pmcf)
 static ngx_int_t
 ngx_http_persona_load_zones(ngx_conf_t *cf,
     ngx_http_persona_main_conf_t *pmcf, ngx_str_t *dir, ngx_str_t *prefix,
-    ngx_uint_t depth)
+    ngx_uint_t depth, ngx_http_persona_tz_buf_t *buf)
 {
     DIR                      *d;
     char                      err[128];
-    size_t                    nlen;
-    u_char                   *path, *buf;
+    size_t                    nlen, size;
+    u_char                   *path;
     ssize_t                   n;
     ngx_fd_t                  fd;
     ngx_str_t                 sub, name;
@@ -142,8 +168,6 @@ ngx_http_persona_load_zones(ngx_conf_t *cf,
 
         return NGX_OK;
     }
-
-    buf = NULL;
 
     while ((de = readdir(d)) != NULL) {
 
@@ -179,7 +203,8 @@ ngx_http_persona_load_zones(ngx_conf_t *cf,
             sub.data = path;
             sub.len = ngx_strlen(path);
 
-            if (ngx_http_persona_load_zones(cf, pmcf, &sub, &name, depth + 1)
+            if (ngx_http_persona_load_zones(cf, pmcf, &sub, &name, depth + 1,
+                                            buf)
                 != NGX_OK)
             {
                 goto failed;
@@ -199,19 +224,33 @@ ngx_http_persona_load_zones(ngx_conf_t *cf,
             continue;
         }
 
-        if (buf == NULL) {
-            buf = ngx_pnalloc(cf->temp_pool, NGX_HTTP_PERSONA_TZ_FILE_MAX);
-            if (buf == NULL) {
+        /* one byte more than the file: one that grew since is skipped */
+
+        size = (size_t) ngx_file_size(&fi) + 1;
+
+        if (size > buf->size) {
+            if (buf->data != NULL) {
+                ngx_free(buf->data);
+            }
+
+            buf->size = 0;
+            buf->data = ngx_alloc(size, cf->log);
+
+            if (buf->data == NULL) {
                 (void) ngx_close_file(fd);
                 goto failed;
             }
+
+            buf->size = size;
         }
 
-        n = read(fd, buf, NGX_HTTP_PERSONA_TZ_FILE_MAX);
+        n = read(fd, buf->data, size);
 
         (void) ngx_close_file(fd);
 
-        if (n < 4 || ngx_strncmp(buf, "TZif", 4) != 0) {
+        if (n < 4 || (size_t) n == size
+            || ngx_strncmp(buf->data, "TZif", 4) != 0)
+        {
             continue;
         }
 
@@ -221,8 +260,8 @@ ngx_http_persona_load_zones(ngx_conf_t *cf,
         }
 
         zone->name = name;
-        zone->tz = persona_tz_parse(buf, n, ngx_http_persona_tz_alloc, cf,
-                                    err, sizeof(err));
+        zone->tz = persona_tz_parse(buf->data, n, ngx_http_persona_tz_alloc,
+                                    cf, err, sizeof(err));
 
         if (zone->tz == NULL) {
             ngx_log_error(NGX_LOG_WARN, cf->log, 0,

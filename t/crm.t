@@ -106,6 +106,15 @@ while (time < $deadline) {
 
 is($failed, 0, 'no failed or torn answer during the replacement');
 ok($new >= 20, 'the new list is used');
+
+# each worker loads it on its own timer (later under valgrind)
+eval {
+    Persona::Test::wait_for('both workers to load the new list', 10, sub {
+        my %pid = map { $_ => 1 } $t->error_log
+            =~ /\] (\d+)#\d+: persona: segments database "[^"]*" reloaded/g;
+        return keys %pid >= 2;
+    });
+};
 is(segs('user1'), 'gold', 'new data for another id');
 is(segs('user21'), '', 'ids gone from the export are gone');
 

@@ -8,7 +8,7 @@ use warnings;
 
 use JSON::PP;
 use Test::More;
-use Persona::Test;
+use Persona::Test qw(wait_for);
 
 my $t = Persona::Test->new;
 
@@ -40,6 +40,7 @@ $t->conf(<<'CONF');
     }
 
     log_format persona_exposure escape=none '$persona_exposures';
+    log_format done '$http_x_seq $uri';
 
     server {
         listen 127.0.0.1:%%PORT0%%;
@@ -54,6 +55,10 @@ $t->conf(<<'CONF');
 
         access_log %%DIR%%/exposure.log persona_exposure
                    if=$persona_exposed;
+
+        # written after the exposure log, in the same log phase: the main
+        # request's line here means its exposures are in exposure.log
+        access_log %%DIR%%/done.log done;
 
         location = /id {
             return 200 "$persona_variant_hero\n";
@@ -94,9 +99,16 @@ for my $v (qw(winter control)) {
         my ($name, $uri, $shown) = @$case;
 
         my $visitor = $id;
+        my $seq = "$v$uri";
         my $res = $t->request(GET => $uri,
-            headers => { 'X-User-Id' => $visitor });
+            headers => { 'X-User-Id' => $visitor, 'X-Seq' => $seq });
         like($res->{body}, $shown, "$name, $v: the variant shown");
+
+        # nginx logs a request after its response has gone out
+        eval {
+            wait_for("the log lines of $uri", 5, sub {
+                ($t->read_file('done.log') // '') =~ /^\Q$seq $uri\E$/m });
+        };
 
         my @e = grep { $_->{experiment} eq 'hero' } events_of($visitor);
         is(scalar @e, 1, "$name, $v: one exposure")

@@ -142,8 +142,15 @@ is(scalar @w1, 2, 'two workers');
 
 SKIP: {
     skip 'not running as root', 1 if $> != 0;
-    open my $fh, '<', "/proc/$w1[0]/status" or die;
-    my ($uid) = join('', <$fh>) =~ /^Uid:\s+(\d+)/m;
+    # a worker drops root once started (later under valgrind)
+    my $uid;
+    eval {
+        Persona::Test::wait_for('the worker to run as nobody', 10, sub {
+            open my $fh, '<', "/proc/$w1[0]/status" or return 0;
+            ($uid) = join('', <$fh>) =~ /^Uid:\s+(\d+)/m;
+            return $uid == getpwnam('nobody');
+        });
+    };
     is($uid, scalar getpwnam('nobody'), 'workers run as nobody');
 }
 
@@ -384,6 +391,11 @@ $t->request(GET => '/a.txt');
 rename $t->dir . '/access.log', $t->dir . '/access.log.1' or die;
 $t->reopen;
 $t->request(GET => '/version?reopened');
+# a request is logged after its response has gone out
+eval {
+    Persona::Test::wait_for('the access log line', 10, sub {
+        ($t->read_file('access.log') // '') =~ /reopened/ });
+};
 like($t->read_file('access.log') // '', qr/GET \/version\?reopened/,
     'reopen: new access.log written');
 unlike($t->read_file('access.log.1'), qr/reopened/,
@@ -472,7 +484,14 @@ CONF
 
     $h->start;
 
-    my %roles = reverse $h->processes;
+    # the master forks the cache processes after the workers
+    my %roles;
+    eval {
+        Persona::Test::wait_for('the cache processes', 10, sub {
+            %roles = reverse $h->processes;
+            return $roles{'cache manager'} && $roles{'cache loader'};
+        });
+    };
     ok($roles{worker} && $roles{'cache manager'} && $roles{'cache loader'},
         'processes: worker, cache manager and cache loader')
         or diag(explain { $h->processes });

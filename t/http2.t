@@ -114,9 +114,17 @@ for my $v ([ h2c => %h2c ], [ 'h2 over TLS' => %h2 ]) {
         ok(!defined $r->header('Set-Cookie'), "$name: $uri: no new cookie");
     }
 
-    # of the experiment (the rule of a content set has its own)
-    my @e = grep { $_->{id} eq ($id // '') && defined $_->{experiment} }
-        lines('exposure.log');
+    # of the experiment (the rule of a content set has its own); a
+    # request is logged after its response has gone out
+    my $exposures = sub {
+        grep { $_->{id} eq ($id // '') && defined $_->{experiment} }
+            lines('exposure.log');
+    };
+    eval {
+        Persona::Test::wait_for("$name: the exposures", 10,
+            sub { $exposures->() >= 3 });
+    };
+    my @e = $exposures->();
     is(scalar @e, 3, "$name: one exposure per page view");
     ok(!grep({ $_->{variant} ne $variant } @e),
         "$name: exposures of the variant shown");
@@ -129,7 +137,14 @@ for my $v ([ h2c => %h2c ], [ 'h2 over TLS' => %h2 ]) {
         body => [ 'goal=purch', 'ase&value=3' ], delay => 0.1);
     is($res->{status}, 204, "$name: conversion in two DATA frames: 204");
 
-    my @c = grep { $_->{id} eq ($id // '') } lines('conversion.log');
+    my $conversions = sub {
+        grep { $_->{id} eq ($id // '') } lines('conversion.log');
+    };
+    eval {
+        Persona::Test::wait_for("$name: the conversion", 10,
+            sub { $conversions->() >= 1 });
+    };
+    my @c = $conversions->();
     is(scalar @c, 1, "$name: one conversion event");
     is($c[0] && $c[0]{assignments}{hero}, $variant,
         "$name: the conversion carries the variant");

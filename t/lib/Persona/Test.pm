@@ -854,7 +854,9 @@ sub reopen {
 
         my $seen = 0;
         $self->_wait('logs to be reopened', 10, sub {
-            while (my $l = <$fh>) { $seen++ if $l =~ /reopening logs/ }
+            # "signal 10 (SIGUSR1) received from N, reopening logs"
+            # comes first, before the process reopens anything
+            while (my $l = <$fh>) { $seen++ if $l =~ /#\d+: reopening logs$/ }
             seek $fh, 0, 1;
             return $seen >= $want;
         });
@@ -914,13 +916,29 @@ sub processes {
     my ($self) = @_;
 
     my $master = $self->master_pid or return ();
-    my %p;
+    my (%p, $log, %started, %leaving);
 
     for my $pid (_children($master)) {
         open my $fh, '<', "/proc/$pid/cmdline" or next;
         my $cmd = <$fh> // '';
-        next if $cmd =~ /shutting down/;
-        $p{$pid} = $1 if $cmd =~ /nginx: (.+?) process/;
+
+        if ($cmd =~ / process/) {
+            next if $cmd =~ /shutting down/;
+            $p{$pid} = $1 if $cmd =~ /nginx: (.+?) process/;
+            next;
+        }
+
+        # no title: nginx runs under a wrapper (valgrind); error.log
+        # names the role of each process the master started
+        unless (defined $log) {
+            $log = $self->error_log;
+            %started = reverse $log =~
+                /start (worker|cache manager|cache loader) process (\d+)$/mg;
+            %leaving = map { $_ => 1 }
+                $log =~ /\] (\d+)#\d+: (?:gracefully shutting down|exiting)$/mg;
+        }
+
+        $p{$pid} = $started{$pid} if $started{$pid} && !$leaving{$pid};
     }
 
     return %p;
