@@ -336,7 +336,8 @@ ngx_http_persona_geo_open(void *conf, ngx_str_t *path, ngx_log_t *log,
     ngx_uint_t level)
 {
     u_char                       proc[64], *buf;
-    ssize_t                      rc, n;
+    ssize_t                      n;
+    ngx_int_t                    rc;
     off_t                        w, size;
     ngx_fd_t                     fd, mfd;
     ngx_file_info_t              fi;
@@ -369,11 +370,32 @@ ngx_http_persona_geo_open(void *conf, ngx_str_t *path, ngx_log_t *log,
         goto failed;
     }
 
-    /* read whole, so that the metadata marker can be checked before
-     * libmaxminddb looks for it (older releases read past the end) */
+    /*
+     * A private copy in a memory file: a database replaced or rewritten
+     * in place on disk never changes under the workers.  It is read
+     * whole, straight into that file, so that the metadata marker can be
+     * checked before libmaxminddb looks for it (older releases read past
+     * the end).
+     */
 
-    buf = ngx_alloc(size, log);
-    if (buf == NULL) {
+    mfd = memfd_create("persona-geoip2", MFD_CLOEXEC);
+
+    if (mfd == -1) {
+        ngx_log_error(level, log, ngx_errno, "memfd_create() failed");
+        goto failed;
+    }
+
+    if (ftruncate(mfd, size) == -1) {
+        ngx_log_error(level, log, ngx_errno, "ftruncate() of memory file "
+                      "failed");
+        goto failed;
+    }
+
+    buf = mmap(NULL, size, PROT_READ|PROT_WRITE, MAP_SHARED, mfd, 0);
+
+    if (buf == MAP_FAILED) {
+        ngx_log_error(level, log, ngx_errno, "mmap() of memory file failed");
+        buf = NULL;
         goto failed;
     }
 
@@ -399,23 +421,6 @@ ngx_http_persona_geo_open(void *conf, ngx_str_t *path, ngx_log_t *log,
                       "persona: geoip2 database \"%V\": no metadata, "
                       "not a MaxMind DB", path);
         goto failed;
-    }
-
-    mfd = memfd_create("persona-geoip2", MFD_CLOEXEC);
-
-    if (mfd == -1) {
-        ngx_log_error(level, log, ngx_errno, "memfd_create() failed");
-        goto failed;
-    }
-
-    for (w = 0; w < size; w += rc) {
-        rc = write(mfd, buf + w, size - w);
-
-        if (rc == -1) {
-            ngx_log_error(level, log, ngx_errno,
-                          "write() to memory file failed");
-            goto failed;
-        }
     }
 
     gen = ngx_calloc(sizeof(ngx_http_persona_geo_gen_t), log);
@@ -448,7 +453,9 @@ ngx_http_persona_geo_open(void *conf, ngx_str_t *path, ngx_log_t *log,
 
 failed:
 
-    ngx_free(buf);
+    if (buf != NULL) {
+        (void) munmap(buf, size);
+    }
 
     if (mfd != NGX_INVALID_FILE) {
         (void) close(mfd);
