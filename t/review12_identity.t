@@ -12,7 +12,10 @@
 #   keep the first valid one, as the visitor cookie does;
 # - a preview link made for one host does nothing on another server, even
 #   when the client sends that host in Host;
-# - a preview response says one Cache-Control, no-store.
+# - a preview response says one Cache-Control, no-store;
+# - a link of one person clicked in a browser that a link made another
+#   person's (a shared computer, a forwarded email) does not name that
+#   person as the new one's anonymous id: the report would merge them.
 
 use strict;
 use warnings;
@@ -20,6 +23,8 @@ use warnings;
 use Test::More;
 use Persona::Test;
 use Persona::Sign;
+
+use JSON::PP;
 
 my $t = Persona::Test->new;
 my $front = Persona::Test->new(module => 0);
@@ -45,6 +50,8 @@ $t->conf(<<'CONF');
         variant express;
     }
 
+    log_format exposure escape=none '$persona_exposures';
+
     # the shop: ids only when signed
     server {
         listen 127.0.0.1:%%PORT0%%;
@@ -55,6 +62,8 @@ $t->conf(<<'CONF');
         persona_slot hero hero;
         persona_preview on;
         persona_id $http_x_user_id signed $arg_pid signed persist;
+
+        access_log %%DIR%%/exposure.log exposure if=$persona_exposed;
 
         location = /id {
             return 200 "id=$persona_id\n";
@@ -206,6 +215,24 @@ $res = get("/?persona_preview=$token", Host => 'shop.example.com',
 is($res->{body}, "<p>winter</p>\n", 'a preview page');
 is(join('|', $res->header_values('Cache-Control')), 'no-store',
     'a preview page: one Cache-Control, no-store');
+
+# 6. two people's links in one browser
+
+my $anon = '6a' x 16;
+$res = get('/?pid=' . signed_id($key, 'alice', time + 3600),
+    Cookie => "persona=$anon");
+my ($alice_c) = map { /^persona=([^;]+)/ ? $1 : () }
+    $res->header_values('Set-Cookie');
+ok($alice_c, "alice's link persists alice");
+
+$t->write_file('exposure.log', '');
+$res = get('/?pid=' . signed_id($key, 'bob', time + 3600),
+    Cookie => "persona=$alice_c");
+my @ev = map { JSON::PP::decode_json($_) } grep { /\S/ }
+    split /\n/, $t->read_file('exposure.log');
+ok(@ev && !grep({ $_->{id} ne 'bob' } @ev), "bob's link: bob's page");
+ok(!grep({ ($_->{anonymous_id} // '') eq 'alice' } @ev),
+    "bob's events do not name alice as his anonymous id");
 
 $t->check_error_log;
 
