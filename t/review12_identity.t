@@ -151,6 +151,15 @@ for my $v (qw(winter control)) {
         or diag('X-Cache: ' . ($res->header('X-Cache') // ''));
 }
 
+# and a response that shows the id: nobody else is told it
+
+for my $v (qw(winter control)) {
+    $res = $front->request(GET => '/id?r12',
+        headers => { Cookie => "persona=$who{$v}" });
+    is(body_id($res), $who{$v},
+        "through a page cache: the $v visitor is told their own id");
+}
+
 # 2. an id persisted from an unsigned source, shown to the shop
 
 $res = get('/id?ref=alice', port => $t->port(1));
