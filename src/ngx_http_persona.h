@@ -182,6 +182,8 @@ typedef struct {
     unsigned                        holdout:1;
     unsigned                        entry_done:1;
     unsigned                        personal:1;
+    /* the visitor's id, variants or segments were read for the response */
+    unsigned                        varies:1;
 } ngx_http_persona_ctx_t;
 
 

@@ -968,6 +968,8 @@ ngx_http_persona_holdout_variable(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
+    ctx->varies = 1;
+
     rc = ngx_http_persona_holdout(r, ctx);
 
     if (rc == NGX_ERROR) {

@@ -1421,12 +1421,19 @@ ngx_http_persona_variant_value(ngx_http_request_t *r,
     ngx_http_persona_factor_t *factor)
 {
     ngx_int_t                    i;
+    ngx_http_persona_ctx_t      *ctx;
     ngx_http_persona_variant_t  *var;
 
     i = ngx_http_persona_variant_read(r, exp);
 
     if (i == NGX_ERROR) {
         return NGX_ERROR;
+    }
+
+    ctx = ngx_http_persona_find_ctx(r);
+
+    if (ctx != NULL) {
+        ctx->varies = 1;
     }
 
     if (i < 0) {
@@ -1466,6 +1473,8 @@ ngx_http_persona_assignments_variable(ngx_http_request_t *r,
     if (ctx == NULL) {
         return NGX_ERROR;
     }
+
+    ctx->varies = 1;
 
     pmcf = ngx_http_get_module_main_conf(r, ngx_http_persona_module);
     exp = pmcf->experiments.elts;

@@ -288,6 +288,18 @@ ngx_http_persona_header_filter(ngx_http_request_t *r)
         return ngx_http_next_header_filter(r);
     }
 
+    /*
+     * a response that read the visitor's id, variants or segments (in
+     * "return", add_header, a header to the upstream) differs from one
+     * visitor to the next as a page with slots does
+     */
+
+    if (ctx->varies && !ctx->personal
+        && ngx_http_persona_cache_headers(r, plcf) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
     if (ngx_http_persona_sticky_header(r, ctx) != NGX_OK
         || ngx_http_persona_preview_header(r, ctx) != NGX_OK)
     {

@@ -1108,6 +1108,8 @@ ngx_http_persona_id_variable(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
+    ctx->varies = 1;
+
     if (ngx_http_persona_identify(r, ctx) != NGX_OK) {
         return NGX_ERROR;
     }

@@ -456,6 +456,8 @@ ngx_http_persona_segments_variable(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
+    ctx->varies = 1;
+
     pmcf = ngx_http_get_module_main_conf(r, ngx_http_persona_module);
     seg = pmcf->segments.elts;
 
