@@ -125,6 +125,8 @@ sub attribute {
             push @{ $conv{$id} }, $e;
             push @conversions, $e;
         } elsif (defined $e->{experiment}) {
+            # a visitor of the holdout saw the default: in no variant
+            next if $e->{holdout};
             my $k = "$e->{experiment}\0$id";
             $first{$k} = $e if !$first{$k} || $e->{ts} lt $first{$k}{ts};
         } elsif (defined $e->{content}) {
