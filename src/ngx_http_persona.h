@@ -153,9 +153,9 @@ typedef struct {
                                                    experiment: read by its
                                                    rules */
     u_char                         *reading;    /* reads noted there */
-    ngx_str_t                       goal;       /* of the conversion */
-    ngx_str_t                       value;
-    ngx_str_t                       entry;      /* its entry channel */
+    ngx_array_t                    *goals;      /* of the conversions:
+                                                   goal and value */
+    ngx_str_t                       entry;      /* their entry channel */
     ngx_str_t                       crm;        /* CRM segments and those
                                                    added from Lua, "a,b" */
     ngx_str_t                       conversion; /* the conversion event */

@@ -342,6 +342,7 @@ ngx_http_persona_conversion_record(ngx_http_request_t *r, ngx_str_t *goal,
     ngx_str_t                       entry;
     ngx_uint_t                      i;
     ngx_str_t                       line;
+    ngx_keyval_t                   *kv;
     persona_event_field_t           f[NGX_HTTP_PERSONA_EV_N];
     ngx_http_persona_ctx_t         *ctx;
     ngx_http_persona_variant_t     *var;
@@ -456,8 +457,20 @@ ngx_http_persona_conversion_record(ngx_http_request_t *r, ngx_str_t *goal,
 
     /* for the metrics, counted when the request is logged */
 
-    ctx->goal = *goal;
-    ctx->value = *value;
+    if (ctx->goals == NULL) {
+        ctx->goals = ngx_array_create(r->pool, 1, sizeof(ngx_keyval_t));
+        if (ctx->goals == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
+    kv = ngx_array_push(ctx->goals);
+    if (kv == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    kv->key = *goal;
+    kv->value = *value;
     ctx->entry = entry;
 
     /* after the lines recorded before, if any */

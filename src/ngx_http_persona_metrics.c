@@ -103,7 +103,7 @@ static ngx_atomic_t *ngx_http_persona_series_count(
 static ngx_int_t ngx_http_persona_metrics_log(ngx_http_request_t *r);
 static void ngx_http_persona_metrics_conversion(ngx_http_request_t *r,
     ngx_http_persona_metrics_t *m, ngx_http_persona_ctx_t *ctx,
-    ngx_uint_t held);
+    ngx_keyval_t *kv, ngx_uint_t held);
 static void ngx_http_persona_series_add(ngx_http_persona_metrics_t *m,
     ngx_uint_t family, u_char *labels, size_t len, double value,
     ngx_uint_t valued);
@@ -596,6 +596,7 @@ ngx_http_persona_metrics_log(ngx_http_request_t *r)
 {
     ngx_int_t                      k, held;
     ngx_uint_t                     i, n, off;
+    ngx_keyval_t                  *kv;
     ngx_http_persona_ctx_t        *ctx;
     ngx_http_persona_metrics_t    *m;
     ngx_http_persona_main_conf_t  *pmcf;
@@ -652,8 +653,12 @@ ngx_http_persona_metrics_log(ngx_http_request_t *r)
                                            != 0)]);
     }
 
-    if (ctx->conversion.len) {
-        ngx_http_persona_metrics_conversion(r, m, ctx, held);
+    if (ctx->goals != NULL) {
+        kv = ctx->goals->elts;
+
+        for (i = 0; i < ctx->goals->nelts; i++) {
+            ngx_http_persona_metrics_conversion(r, m, ctx, &kv[i], held);
+        }
     }
 
     return NGX_OK;
@@ -665,7 +670,7 @@ ngx_http_persona_metrics_log(ngx_http_request_t *r)
 static void
 ngx_http_persona_metrics_conversion(ngx_http_request_t *r,
     ngx_http_persona_metrics_t *m, ngx_http_persona_ctx_t *ctx,
-    ngx_uint_t held)
+    ngx_keyval_t *kv, ngx_uint_t held)
 {
     u_char                         *p, *last, buf[64];
     double                          value;
@@ -678,11 +683,11 @@ ngx_http_persona_metrics_conversion(ngx_http_request_t *r,
     pmcf = m->pmcf;
 
     value = 0;
-    valued = (ctx->value.len > 0 && ctx->value.len < sizeof(buf));
+    valued = (kv->value.len > 0 && kv->value.len < sizeof(buf));
 
     if (valued) {
-        ngx_memcpy(buf, ctx->value.data, ctx->value.len);
-        buf[ctx->value.len] = '\0';
+        ngx_memcpy(buf, kv->value.data, kv->value.len);
+        buf[kv->value.len] = '\0';
         value = strtod((char *) buf, NULL);
     }
 
@@ -697,7 +702,7 @@ ngx_http_persona_metrics_conversion(ngx_http_request_t *r,
                                 ngx_snprintf(p, last - p,
                                              "{goal=\"%V\",entry_channel="
                                              "\"%V\",holdout=\"%s\"}",
-                                             &ctx->goal, &ctx->entry,
+                                             &kv->key, &ctx->entry,
                                              held ? "true" : "false") - p,
                                 value, valued);
 
@@ -718,7 +723,7 @@ ngx_http_persona_metrics_conversion(ngx_http_request_t *r,
                                                  "variant=\"%V\","
                                                  "goal=\"%V\"}",
                                                  &exp[i].name, &var[k].name,
-                                                 &ctx->goal) - p,
+                                                 &kv->key) - p,
                                     value, valued);
     }
 
