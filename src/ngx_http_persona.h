@@ -617,6 +617,8 @@ ngx_uint_t ngx_http_persona_exposures_n(ngx_http_request_t *r);
 #define NGX_HTTP_PERSONA_MODE_DECLARED 1
 
 ngx_int_t ngx_http_persona_filter_init(ngx_conf_t *cf);
+ngx_uint_t ngx_http_persona_hide_header(ngx_http_request_t *r,
+    ngx_str_t *name);
 
 
 /* event.c ------------------------------------------------------------- */

@@ -380,6 +380,20 @@ ngx_http_persona_filter_applies(ngx_http_request_t *r,
 static ngx_uint_t
 ngx_http_persona_declared(ngx_http_request_t *r)
 {
+    static ngx_str_t  slots = ngx_string("Persona-Slots");
+
+    return ngx_http_persona_hide_header(r, &slots);
+}
+
+
+/*
+ * Hides every response header of that name, also those hidden before,
+ * which a filter that looks again still finds: 1 if there was one.
+ */
+
+ngx_uint_t
+ngx_http_persona_hide_header(ngx_http_request_t *r, ngx_str_t *name)
+{
     ngx_uint_t        i, found;
     ngx_list_part_t  *part;
     ngx_table_elt_t  *h;
@@ -400,9 +414,8 @@ ngx_http_persona_declared(ngx_http_request_t *r)
             i = 0;
         }
 
-        if (h[i].key.len == sizeof("Persona-Slots") - 1
-            && ngx_strncasecmp(h[i].key.data, (u_char *) "Persona-Slots",
-                               sizeof("Persona-Slots") - 1) == 0)
+        if (h[i].key.len == name->len
+            && ngx_strncasecmp(h[i].key.data, name->data, name->len) == 0)
         {
             h[i].hash = 0;
             found = 1;

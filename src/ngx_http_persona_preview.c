@@ -466,36 +466,12 @@ ngx_http_persona_preview_header(ngx_http_request_t *r,
 static ngx_int_t
 ngx_http_persona_no_store(ngx_http_request_t *r)
 {
-    ngx_uint_t        i;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
-
     static ngx_str_t  key = ngx_string("Cache-Control");
     static ngx_str_t  no_store = ngx_string("no-store");
 
     /* one header: the others said less, or the same again */
 
-    part = &r->headers_out.headers.part;
-    h = part->elts;
-
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].hash != 0 && h[i].key.len == key.len
-            && ngx_strncasecmp(h[i].key.data, key.data, key.len) == 0)
-        {
-            h[i].hash = 0;
-        }
-    }
+    (void) ngx_http_persona_hide_header(r, &key);
 
     return ngx_http_persona_push_header(r, &key, &no_store) ? NGX_OK
                                                             : NGX_ERROR;
