@@ -98,6 +98,7 @@ typedef struct {
     ngx_str_t                   holdout_seed;
     ngx_http_persona_metrics_t *metrics;      /* persona_metrics_zone */
     ngx_atomic_t              **counters;     /* NGX_HTTP_PERSONA_COUNT_ */
+    ngx_flag_t                  declared;     /* a persona_mode declared */
 } ngx_http_persona_main_conf_t;
 
 

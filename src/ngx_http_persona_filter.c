@@ -196,6 +196,7 @@ ngx_http_persona_header_filter(ngx_http_request_t *r)
     ngx_http_persona_ctx_t         *ctx;
     ngx_http_persona_slot_t        *slot;
     ngx_http_persona_loc_conf_t    *plcf;
+    ngx_http_persona_main_conf_t   *pmcf;
     ngx_http_persona_filter_ctx_t  *f;
 
     if (r != r->main) {
@@ -207,6 +208,14 @@ ngx_http_persona_header_filter(ngx_http_request_t *r)
     ctx = ngx_http_persona_find_ctx(r);
 
     if (ctx == NULL && !plcf->enable) {
+        pmcf = ngx_http_get_module_main_conf(r, ngx_http_persona_module);
+
+        /* the header of persona_mode declared never reaches a client */
+
+        if (pmcf->declared) {
+            (void) ngx_http_persona_declared(r);
+        }
+
         return ngx_http_next_header_filter(r);
     }
 

@@ -444,6 +444,8 @@ ngx_http_persona_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_persona_loc_conf_t *prev = parent;
     ngx_http_persona_loc_conf_t *conf = child;
 
+    ngx_http_persona_main_conf_t  *pmcf;
+
     ngx_conf_merge_value(conf->enable, prev->enable, 0);
     ngx_conf_merge_ptr_value(conf->ids, prev->ids, NULL);
     ngx_conf_merge_ptr_value(conf->consent, prev->consent, NULL);
@@ -467,6 +469,12 @@ ngx_http_persona_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                               NGX_HTTP_PERSONA_CACHE_PRIVATE);
     ngx_conf_merge_uint_value(conf->mode, prev->mode,
                               NGX_HTTP_PERSONA_MODE_ALL);
+
+    if (conf->mode == NGX_HTTP_PERSONA_MODE_DECLARED) {
+        pmcf = ngx_http_conf_get_module_main_conf(cf,
+                                                  ngx_http_persona_module);
+        pmcf->declared = 1;
+    }
     ngx_conf_merge_size_value(conf->slot_buffer_size, prev->slot_buffer_size,
                               16 * 1024);
     ngx_conf_merge_value(conf->slot_once, prev->slot_once, 1);

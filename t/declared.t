@@ -46,6 +46,11 @@ $t->conf(<<'CONF');
             proxy_pass http://127.0.0.1:%%PORT1%%/;
         }
 
+        location /off/ {
+            persona off;
+            proxy_pass http://127.0.0.1:%%PORT1%%/;
+        }
+
         location /static/ {
             persona_mode all;
             alias %%DIR%%/html/;
@@ -65,6 +70,13 @@ CONF
 $t->start;
 
 my $front = $t->cache_front;
+
+# where the module is off, the upstream's declaration still stays inside
+my $off = $t->request(GET => '/off/slots');
+is($off->{status}, 200, 'persona off: the page');
+ok(!defined $off->header('Persona-Slots'),
+    'persona off: no Persona-Slots header reaches the client');
+is($off->{body}, $page, 'persona off: the page as it is');
 
 my $u1 = 'persona=' . ('1a' x 16);
 my $u2 = 'persona=' . ('2b' x 16);
