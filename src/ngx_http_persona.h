@@ -185,6 +185,8 @@ typedef struct {
     unsigned                        personal:1;
     /* the visitor's id, variants or segments were read for the response */
     unsigned                        varies:1;
+    /* rules of a held-out visitor: the variants they would see */
+    unsigned                        would_see:1;
 } ngx_http_persona_ctx_t;
 
 

@@ -881,6 +881,14 @@ ngx_http_persona_content_choose(ngx_http_request_t *r,
     if (!(*state & NGX_HTTP_PERSONA_SET_CHOSEN)) {
         held = ngx_http_persona_holdout(r, ctx);
 
+        /*
+         * a visitor of the global holdout is logged with the rule they
+         * would have seen: its conditions read the variants they would
+         * have had
+         */
+
+        ctx->would_see = (held == 1);
+
         if (held == 0 && set->holdout) {
             if (ngx_http_persona_identify(r, ctx) != NGX_OK) {
                 return NGX_ERROR;
@@ -891,6 +899,7 @@ ngx_http_persona_content_choose(ngx_http_request_t *r,
         }
 
         if (held == NGX_ERROR) {
+            ctx->would_see = 0;
             return NGX_ERROR;
         }
 
@@ -918,6 +927,7 @@ ngx_http_persona_content_choose(ngx_http_request_t *r,
 
                 default:
                     ctx->reading = NULL;
+                    ctx->would_see = 0;
                     return NGX_ERROR;
                 }
             }
@@ -927,6 +937,7 @@ ngx_http_persona_content_choose(ngx_http_request_t *r,
         }
 
         ctx->reading = NULL;
+        ctx->would_see = 0;
         ctx->rule[set->index] = k;
         *state = NGX_HTTP_PERSONA_SET_CHOSEN
                  | (held ? NGX_HTTP_PERSONA_SET_HELD : 0);

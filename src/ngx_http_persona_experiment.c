@@ -1342,7 +1342,7 @@ ngx_http_persona_variant_shown(ngx_http_request_t *r,
         return i;
     }
 
-    held = ngx_http_persona_holdout(r, ctx);
+    held = ctx->would_see ? 0 : ngx_http_persona_holdout(r, ctx);
 
     if (held == NGX_ERROR) {
         return NGX_ERROR;
